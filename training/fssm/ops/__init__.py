@@ -1,0 +1,1 @@
+"""Maths of the selective scan: hold coefficients, reference and fast scans."""
