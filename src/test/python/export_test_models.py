@@ -1,0 +1,95 @@
+"""Export the TorchScript models that the Java tests run.
+
+Runs the training package's exporter (``python -m fssm.export``) for an untrained, seeded FSSM
+network at scales 2 (with golden input/output) and 3 (for the wrong-scale test). While the
+exporter is missing from the training package, writes a small convolution + pixel-shuffle
+stand-in with the same files and card fields instead, and says so.
+
+Exports are skipped when they are newer than every source file of the training package.
+"""
+
+import argparse
+import json
+import logging
+import pathlib
+import subprocess
+import sys
+
+LOG = logging.getLogger("export_test_models")
+SCALES = (2, 3)
+GOLDEN_SCALE = 2
+GOLDEN_SIZE = 12
+
+
+def newest_source(training: pathlib.Path) -> float:
+    return max(p.stat().st_mtime for p in training.rglob("*.py"))
+
+
+def up_to_date(out: pathlib.Path, training: pathlib.Path) -> bool:
+    files = [out / f"fssm-x{s}.pt" for s in SCALES] + [out / f"fssm-x{GOLDEN_SCALE}-golden-output.f32"]
+    return all(f.exists() for f in files) and min(f.stat().st_mtime for f in files) > newest_source(training)
+
+
+def export_fssm(training: pathlib.Path, out: pathlib.Path, python: str) -> None:
+    for scale in SCALES:
+        command = [python, "-m", "fssm.export", "--scale", str(scale), "--scan", "foh", "--untrained",
+                   "--seed", "0", "--out", str(out / f"fssm-x{scale}.pt")]
+        if scale == GOLDEN_SCALE:
+            command.append("--golden")
+        LOG.info("running %s", " ".join(command))
+        subprocess.run(command, cwd=training, check=True)
+
+
+def export_stand_in(out: pathlib.Path) -> None:
+    """Write convolution + pixel-shuffle models in the FSSM export's file layout."""
+    import torch
+
+    torch.set_num_threads(2)
+
+    class StandIn(torch.nn.Module):
+        def __init__(self, scale: int):
+            super().__init__()
+            self.body = torch.nn.Sequential(
+                torch.nn.Conv2d(3, 16, 3, padding=1), torch.nn.GELU(),
+                torch.nn.Conv2d(16, 3 * scale * scale, 3, padding=1))
+            self.shuffle = torch.nn.PixelShuffle(scale)
+
+        def forward(self, x):
+            return self.shuffle(self.body(x))
+
+    for scale in SCALES:
+        torch.manual_seed(0)
+        model = StandIn(scale).eval()
+        torch.jit.script(model).save(str(out / f"fssm-x{scale}.pt"))
+        card = {"scale": scale, "scan": "none", "stand_in": True}
+        if scale == GOLDEN_SCALE:
+            generator = torch.Generator().manual_seed(1)
+            x = torch.rand(1, 3, GOLDEN_SIZE, GOLDEN_SIZE + 4, generator=generator)
+            with torch.no_grad():
+                y = model(x)
+            x.numpy().astype("<f4").tofile(out / f"fssm-x{scale}-golden-input.f32")
+            y.numpy().astype("<f4").tofile(out / f"fssm-x{scale}-golden-output.f32")
+            card["golden"] = {"input_shape": list(x.shape), "output_shape": list(y.shape)}
+        (out / f"fssm-x{scale}.json").write_text(json.dumps(card, indent=2))
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--training", type=pathlib.Path, required=True, help="training package folder")
+    parser.add_argument("--out", type=pathlib.Path, required=True, help="folder for the exported models")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    if up_to_date(args.out, args.training):
+        LOG.info("test models in %s are up to date", args.out)
+        return 0
+    if (args.training / "fssm" / "export.py").exists():
+        export_fssm(args.training, args.out, sys.executable)
+    else:
+        LOG.warning("fssm/export.py is missing from %s; writing stand-in convolution models", args.training)
+        export_stand_in(args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
