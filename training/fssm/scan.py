@@ -40,6 +40,16 @@ def check_scan_inputs(u, delta, A, B, C, D, delta_bias, mode: str) -> None:
             raise ValueError(f"{name} must be (channels={channels},), got shape {tuple(tensor.shape)}")
 
 
+def _training_scan_available(device: torch.device) -> bool:
+    try:
+        from .ops import scan_train
+    except ModuleNotFoundError as error:
+        if error.name != __package__ + ".ops.scan_train":
+            raise
+        return False
+    return scan_train.is_available(device)
+
+
 def selective_scan(u, delta, A, B, C, D, delta_bias, mode: str, delta_softplus: bool = True):
     """Run the selective scan in ``mode`` ('zoh', 'foh' or 'foh1').
 
@@ -54,10 +64,9 @@ def selective_scan(u, delta, A, B, C, D, delta_bias, mode: str, delta_softplus: 
         tensors = [t.float() for t in tensors]
 
     needs_grad = torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
-    if needs_grad:
+    if needs_grad and _training_scan_available(u.device):
         from .ops import scan_train
 
-        if scan_train.is_available(u.device):
-            return scan_train.selective_scan_train(*tensors, mode, delta_softplus).to(out_dtype)
+        return scan_train.selective_scan_train(*tensors, mode, delta_softplus).to(out_dtype)
     with torch.autocast(u.device.type, enabled=False):
         return selective_scan_chunked(*tensors, mode, delta_softplus).to(out_dtype)
