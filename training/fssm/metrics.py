@@ -13,8 +13,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 # BT.601 luma: Y = 16 + 65.481 R + 128.553 G + 24.966 B for R, G, B in [0, 1],
 # so Y runs from 16 (black) to 235 (white).
@@ -96,16 +94,9 @@ def ssim(reference: np.ndarray, estimate: np.ndarray, peak: float = PEAK) -> flo
     c1 = (SSIM_K1 * peak) ** 2
     c2 = (SSIM_K2 * peak) ** 2
 
-    x = torch.from_numpy(reference)[None, None]
-    y = torch.from_numpy(estimate)[None, None]
-    # All five local statistics in one pass. The Gaussian window is the outer
-    # product of a 1-D profile, so two 1-D 'valid' filters equal the 11x11 one
-    # up to rounding and cost about a fifth.
-    stacked = torch.cat([x, y, x * x, y * y, x * y], dim=0)
-    profile = torch.from_numpy(gaussian_profile())
-    filtered = F.conv2d(stacked, profile.reshape(1, 1, -1, 1))
-    filtered = F.conv2d(filtered, profile.reshape(1, 1, 1, -1))
-    mu_x, mu_y, e_xx, e_yy, e_xy = filtered[:, 0]
+    # All five local statistics in one pass over a stacked array.
+    stacked = np.stack([reference, estimate, reference * reference, estimate * estimate, reference * estimate])
+    mu_x, mu_y, e_xx, e_yy, e_xy = _gaussian_filter_valid(stacked)
 
     mu_xx = mu_x * mu_x
     mu_yy = mu_y * mu_y
@@ -116,6 +107,27 @@ def ssim(reference: np.ndarray, estimate: np.ndarray, peak: float = PEAK) -> flo
 
     ssim_map = ((2.0 * mu_xy + c1) * (2.0 * sigma_xy + c2)) / ((mu_xx + mu_yy + c1) * (sigma_xx + sigma_yy + c2))
     return float(ssim_map.mean())
+
+
+def _gaussian_filter_valid(images: np.ndarray) -> np.ndarray:
+    """Filter the last two axes with the SSIM Gaussian window, 'valid' part only.
+
+    The window is the outer product of a 1-D profile, so two 1-D passes of
+    shifted slices equal the 11x11 filter up to rounding; in numpy this is
+    about ten times faster than torch's conv2d on float64.
+    """
+    profile = gaussian_profile()
+    size = len(profile)
+    height = images.shape[-2] - size + 1
+    width = images.shape[-1] - size + 1
+
+    rows = profile[0] * images[..., 0:height, :]
+    for k in range(1, size):
+        rows = rows + profile[k] * images[..., k : k + height, :]
+    filtered = profile[0] * rows[..., 0:width]
+    for k in range(1, size):
+        filtered = filtered + profile[k] * rows[..., k : k + width]
+    return filtered
 
 
 def luma_psnr_ssim(reference_rgb: np.ndarray, estimate_rgb: np.ndarray, border: int, round_luma: bool = True) -> tuple:
