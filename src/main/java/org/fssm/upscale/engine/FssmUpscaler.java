@@ -85,7 +85,8 @@ public final class FssmUpscaler {
         for (int i = 0; i < inputs.size(); i++) {
             jobs.add(PlaneJob.grey(inputs.get(i), normalization, outputs.get(i)));
         }
-        upscaler.run(jobs, ProgressListener.NONE);
+        RunReport report = upscaler.run(jobs, ProgressListener.NONE);
+        LOG.info("FSSM Upscale: {}", report.summary());
         return output;
     }
 
@@ -148,7 +149,7 @@ public final class FssmUpscaler {
         long millis = (System.nanoTime() - start) / 1_000_000;
         RunReport report = new RunReport(model.source().toString(), model.scale(), model.card().scan(),
                 model.device().toString(), tile[0], tile[1], overlap, tiles, jobs.size(), millis, List.copyOf(warnings));
-        LOG.info("FSSM Upscale: {}", report.summary());
+        LOG.debug("Upscaled {} planes: {}", jobs.size(), report.summary());
         return report;
     }
 
