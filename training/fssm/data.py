@@ -8,8 +8,8 @@ context rather than padding. Random horizontal flips and 90-degree rotations
 are applied identically to both patches.
 
 Randomness is a pure function of ``(seed, step)``: :meth:`TrainingPatches.sample_batch`
-draws batch ``step`` from its own generator, so a resumed run that knows its
-step draws exactly the batches the interrupted run would have drawn.
+draws batch ``step`` from its own generator. A resumed run therefore needs
+only its step count to draw exactly the batches the interrupted run would have drawn.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ BENCHMARK_FOLDER_NAME = "benchmarks"
 
 @dataclass(frozen=True)
 class PatchSpec:
-    """Where one training patch comes from and how it is augmented.
+    """Source position and augmentation of one training patch.
 
     ``top`` and ``left`` are in LR pixels; the HR patch starts at ``scale``
     times that. ``rotations`` counts quarter turns counter-clockwise, applied
@@ -113,7 +113,10 @@ class TrainingPatches:
         self._lr_sizes = [(sizes[i][0] // self.scale, sizes[i][1] // self.scale) for i in eligible]
         skipped = len(candidates) - len(self.paths)
         if not self.paths:
-            raise ValueError(f"none of the {len(candidates)} images below {self.root} is at least {patch_hr}x{patch_hr} pixels")
+            raise ValueError(
+                f"none of the {len(candidates)} images below {self.root} is at least {patch_hr}x{patch_hr} pixels, "
+                "the HR patch size. Use a smaller patch_lr."
+            )
         if skipped:
             logger.warning("skipped %d of %d training images smaller than the %dx%d HR patch", skipped, len(candidates), patch_hr, patch_hr)
         logger.info("training on %d images below %s, scale %d, LR patch %d", len(self.paths), self.root, self.scale, self.patch_lr)
@@ -162,7 +165,7 @@ class TrainingPatches:
         return specs
 
     def crop(self, spec: PatchSpec) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Cut and augment one patch pair; returns float32 tensors in [0, 1], LR (3, p, p) and HR (3, s*p, s*p)."""
+        """Cut and augment one patch pair into float32 tensors in [0, 1], LR (3, p, p) and HR (3, s*p, s*p)."""
         lr, hr = self.pair(spec.image)
         size = self.patch_lr
         lr_patch = lr[:, spec.top : spec.top + size, spec.left : spec.left + size]

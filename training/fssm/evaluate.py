@@ -1,11 +1,15 @@
 """Benchmark evaluation of super-resolution models with the literature's protocol.
 
-For every high-resolution (HR) image of a folder: read it as RGB (grey is
-replicated), crop it to a multiple of the scale, make the low-resolution (LR)
-input with MATLAB-style bicubic downscaling rounded to 8-bit, super-resolve,
-clamp and round the result to 8-bit, convert both images to BT.601 luma, cut
-``scale`` pixels from every border, and measure PSNR and SSIM. Plain bicubic
-upscaling with the same kernel is the baseline.
+For every high-resolution (HR) image of a folder, the steps are:
+
+1. read it as RGB (grey is replicated) and crop it to a multiple of the scale;
+2. make the low-resolution (LR) input with MATLAB-style bicubic downscaling,
+   rounded to 8-bit;
+3. super-resolve, then clamp and round the result to 8-bit;
+4. convert both images to BT.601 luma and cut ``scale`` pixels from every border;
+5. measure PSNR and SSIM.
+
+Plain bicubic upscaling with the same kernel is the baseline.
 
 Command line (run from ``training/``)::
 

@@ -220,8 +220,8 @@ def round_to_uint8_range(image: Image, peak: float = 255.0) -> Image:
 
     Values are in units where ``peak`` is white (255 for 0-255 images, 1 for
     [0, 1] images) and stay in that unit. Ties round upwards, as MATLAB's
-    conversion to uint8 does for non-negative values; numpy's and torch's
-    ``round`` send ties to even and would differ on exact .5 values.
+    conversion to uint8 does for non-negative values. The ``round`` of numpy
+    and torch sends ties to even, so it would differ on exact .5 values.
     """
     if isinstance(image, torch.Tensor):
         levels = torch.clamp(image * (255.0 / peak), 0.0, 255.0)

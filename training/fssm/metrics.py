@@ -2,10 +2,10 @@
 
 Published PSNR/SSIM figures are measured on the luma channel (ITU-R BT.601,
 studio range 16-235, rounded to integer levels by MATLAB's ``rgb2ycbcr``)
-after cutting ``scale`` pixels from every border, with
-SSIM in the form of Wang et al.'s reference ``ssim_index`` (Gaussian 11x11
-window, sigma 1.5, 'valid' filtering, no downsampling). All functions work in
-float64 on values in the 0-255 range.
+after cutting ``scale`` pixels from every border. SSIM is the form of Wang et
+al.'s reference ``ssim_index``: Gaussian 11x11 window, sigma 1.5, 'valid'
+filtering, no downsampling. All functions work in float64 on values in the
+0-255 range.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ def rgb_to_luma(rgb: np.ndarray, round_to_levels: bool = True) -> np.ndarray:
     With ``round_to_levels`` (the default), Y is rounded to integer levels, as
     MATLAB's ``rgb2ycbcr`` does for uint8 images; the published bicubic rows
     were measured that way. Without it, Y keeps its fractions, as many Python
-    evaluation scripts do, which reads about 0.01-0.03 dB higher.
+    evaluation scripts do, which read 0.004-0.033 dB higher for bicubic
+    on Set5, Set14 and B100.
     """
     rgb = np.asarray(rgb, dtype=np.float64)
     if rgb.ndim != 3 or rgb.shape[0] != 3:
@@ -113,8 +114,8 @@ def _gaussian_filter_valid(images: np.ndarray) -> np.ndarray:
     """Filter the last two axes with the SSIM Gaussian window, 'valid' part only.
 
     The window is the outer product of a 1-D profile, so two 1-D passes of
-    shifted slices equal the 11x11 filter up to rounding; in numpy this is
-    about ten times faster than torch's conv2d on float64.
+    shifted slices equal the 11x11 filter up to rounding. In numpy this was
+    about ten times faster than torch 1.13's float64 conv2d on a 2-core CPU.
     """
     profile = gaussian_profile()
     size = len(profile)

@@ -28,8 +28,10 @@ def test_batch_shapes_types_and_range(patches):
     assert hr.shape == (4, 3, 48, 48)
     assert lr.dtype == torch.float32
     assert hr.dtype == torch.float32
-    assert 0.0 <= float(lr.min()) and float(lr.max()) <= 1.0
-    assert 0.0 <= float(hr.min()) and float(hr.max()) <= 1.0
+    assert float(lr.min()) >= 0.0
+    assert float(lr.max()) <= 1.0
+    assert float(hr.min()) >= 0.0
+    assert float(hr.max()) <= 1.0
 
 
 def test_patches_are_crops_of_whole_image_pair(patches):
@@ -67,7 +69,7 @@ def test_augmentation_keeps_whole_pair_aligned(patches, flip, rotations):
 @pytest.mark.parametrize("step", range(6))
 def test_augmented_patches_stay_aligned(patches, step):
     # The LR patch must equal the downscaled HR patch away from its edges,
-    # where the patch's own bicubic sees padding instead of the image.
+    # where the bicubic of the patch alone reads mirrored padding instead of the image.
     margin = 3
     lr, hr = patches.sample_batch(step=step, batch_size=4, seed=11)
 

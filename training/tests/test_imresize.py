@@ -141,3 +141,15 @@ def test_rounding_sends_ties_up_and_clamps():
     assert np.array_equal(to_uint8(values), np.array([0, 1, 2, 3, 254, 255], dtype=np.uint8))
     assert torch.equal(round_to_uint8_range(torch.tensor(values)), torch.tensor([0.0, 1.0, 2.0, 3.0, 254.0, 255.0], dtype=torch.float64))
     assert np.allclose(round_to_uint8_range(np.array([0.5 / 255, 2.0]), peak=1.0), [1 / 255, 1.0])
+
+
+def test_gathered_taps_match_dense_weight_matrices():
+    # The dense matrices are the slow, obviously right form of the same resize.
+    image = np.random.default_rng(2).uniform(0, 255, size=(3, 17, 23))
+
+    for scale in (0.5, 1 / 3, 0.25, 2.0, 3.0, 4.0):
+        rows = weight_matrix(17, output_length(17, scale), scale)
+        columns = weight_matrix(23, output_length(23, scale), scale)
+        expected = rows @ image @ columns.T
+
+        assert np.allclose(imresize(image, scale), expected, atol=1e-9), scale

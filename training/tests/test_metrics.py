@@ -94,3 +94,24 @@ def test_luma_psnr_ssim_ignores_border():
 
     assert image_psnr == math.inf
     assert image_ssim == pytest.approx(1.0)
+
+
+def test_ssim_matches_direct_window_loop():
+    # A slow reference: the 11x11 window applied at every 'valid' position.
+    reference = random_image((16, 18), seed=3)
+    estimate = reference + np.random.default_rng(4).normal(0, 15, size=reference.shape)
+    window = gaussian_window()
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+
+    values = []
+    for top in range(16 - 10):
+        for left in range(18 - 10):
+            x = reference[top : top + 11, left : left + 11]
+            y = estimate[top : top + 11, left : left + 11]
+            mu_x, mu_y = (window * x).sum(), (window * y).sum()
+            var_x = (window * x * x).sum() - mu_x**2
+            var_y = (window * y * y).sum() - mu_y**2
+            cov = (window * x * y).sum() - mu_x * mu_y
+            values.append(((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2)))
+
+    assert ssim(reference, estimate) == pytest.approx(np.mean(values), abs=1e-12)
