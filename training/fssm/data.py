@@ -179,8 +179,10 @@ class TrainingPatches:
     def sample_batch(self, step: int, batch_size: int, seed: int) -> Tuple[torch.Tensor, torch.Tensor]:
         """Return batch ``step``: LR (B, 3, p, p) and HR (B, 3, s*p, s*p) float32 tensors in [0, 1].
 
-        The same ``(seed, step, batch_size)`` always gives the same batch, so
-        resuming at step k needs no saved generator state.
+        The same ``(seed, step, batch_size)`` and folder contents always give
+        the same batch, so resuming at step k needs no saved generator state.
+        NOTE: numpy keeps ``Generator`` streams stable within a version but does
+        not promise it across versions, so resume with the same numpy.
         """
         pairs = [self.crop(spec) for spec in self.draw_specs(step, batch_size, seed)]
         lr = torch.stack([p[0] for p in pairs])
@@ -197,7 +199,7 @@ class TrainingPatches:
 
 
 def _modcropped_size(path: Path, scale: int) -> Tuple[int, int]:
-    # Reads the header only, so listing 291 images stays fast.
+    # Reads the header only, so listing a folder of training images stays fast.
     with Image.open(path) as image:
         width, height = image.size
     return height - height % scale, width - width % scale

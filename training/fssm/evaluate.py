@@ -249,15 +249,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     try:
         results = _run(args)
-    except (FileNotFoundError, ValueError, RuntimeError) as error:
+        sys.stdout.write(format_table(results, per_image=args.per_image) + "\n")
+        if args.json is not None:
+            args.json.write_text(json.dumps(results, indent=2) + "\n")
+            logger.info("wrote %s", args.json)
+    except (OSError, ValueError, RuntimeError) as error:
+        # OSError covers missing folders, unreadable images and an unwritable --json path.
         logger.error("%s", error)
         logger.debug("full trace", exc_info=True)
         return 1
-
-    sys.stdout.write(format_table(results, per_image=args.per_image) + "\n")
-    if args.json is not None:
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
-        logger.info("wrote %s", args.json)
     return 0
 
 
@@ -273,12 +273,13 @@ def _run(args: argparse.Namespace) -> List[Dict]:
     for hr_dir in args.hr_dirs:
         for method, upscale_fn, device in methods:
             try:
-                results.append(evaluate_folder(
+                result = evaluate_folder(
                     hr_dir, args.scale, upscale_fn, method=method, device=device, round_luma=not args.float_luma
-                ))
+                )
             except RuntimeError as error:
                 # A TorchScript model raises RuntimeError for wrong input sizes or out of memory.
                 raise RuntimeError(f"{method} failed on {hr_dir}: {error}") from error
+            results.append(result)
     return results
 
 

@@ -127,3 +127,13 @@ def test_command_line_reports_invalid_model(tmp_path, caplog):
 
     assert status == 1
     assert "not a loadable TorchScript model" in caplog.text
+
+
+def test_command_line_reports_unreadable_image(tmp_path, caplog):
+    (tmp_path / "broken.png").write_bytes(b"not a png")
+
+    with caplog.at_level(logging.ERROR):
+        status = main([str(tmp_path), "--scale", "2"])
+
+    assert status == 1
+    assert "broken.png" in caplog.text
