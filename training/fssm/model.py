@@ -153,6 +153,36 @@ class SS2D(nn.Module):
         return self.out_proj(y)
 
 
+class DilatedDepthwiseConv2d(nn.Conv2d):
+    """3x3 depthwise convolution with dilation 2, trained through an equivalent polyphase form.
+
+    PyTorch's CPU backward of dilated depthwise convolutions is extremely slow (6.8 s for one
+    batch of 8 x 72 x 48 x 48 in torch 1.13, against 0.11 s without dilation). A dilation-2
+    convolution only mixes pixels of the same row and column parity, so the image is split
+    into its four parity sub-images (pixel unshuffle), each gets a plain 3x3 depthwise
+    convolution with the same weights, and pixel shuffle puts them back. The weights and the
+    result are those of the dilated convolution; the exported network uses the plain form.
+    """
+
+    def __init__(self, channels: int):
+        super().__init__(channels, channels, 3, padding=2, dilation=2, groups=channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.jit.is_scripting():
+            return super().forward(x)
+        return self.polyphase_forward(x)
+
+    def polyphase_forward(self, x: torch.Tensor) -> torch.Tensor:
+        channels, H, W = x.shape[1], x.shape[2], x.shape[3]
+        # Zero rows and columns up to even sizes: they are what zero padding reads anyway.
+        x = F.pad(x, (0, W % 2, 0, H % 2))
+        phases = F.pixel_unshuffle(x, 2)  # (B, 4C, H/2, W/2), channel c*4 + parity
+        weight = self.weight.repeat_interleave(4, dim=0)
+        bias = self.bias.repeat_interleave(4, dim=0)
+        y = F.conv2d(phases, weight, bias, padding=1, groups=4 * channels)
+        return F.pixel_shuffle(y, 2)[:, :, :H, :W]
+
+
 class ChannelAttention(nn.Module):
     """Squeeze-and-excitation: global average pool, bottleneck, sigmoid gate."""
 
@@ -182,7 +212,7 @@ class CAB(nn.Module):
             nn.Conv2d(hidden, hidden, 3, padding=1, groups=hidden),
             nn.GELU(),
             nn.Conv2d(hidden, C, 1),
-            nn.Conv2d(C, C, 3, padding=2, dilation=2, groups=C),
+            DilatedDepthwiseConv2d(C),
             ChannelAttention(C, config.attention_squeeze),
         )
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from fssm import export as export_module
-from fssm.model import RGB_MEAN, VSSBlock, FSSMConfig, build, count_parameters
+from fssm.model import RGB_MEAN, DilatedDepthwiseConv2d, FSSMConfig, VSSBlock, build, count_parameters
 
 EXPECTED_PARAMETERS = {2: 905_016, 3: 913_131, 4: 924_492}
 
@@ -130,3 +130,20 @@ def test_export_checkpoint_of_wrong_scale_rejected(tmp_path):
     torch.save({"config": FSSMConfig(scale=3).to_dict(), "model": build(3).state_dict()}, checkpoint)
     code = export_module.main(["--scale", "2", "--checkpoint", str(checkpoint), "--out", str(tmp_path / "m.pt")])
     assert code == 1
+
+
+@pytest.mark.parametrize("size", [(1, 1), (2, 5), (7, 9), (8, 8)])
+def test_polyphase_dilated_conv_matches_dilated_conv(size):
+    conv = DilatedDepthwiseConv2d(6).double()
+    x = torch.rand(2, 6, *size, dtype=torch.float64, requires_grad=True)
+    x_reference = x.detach().clone().requires_grad_()
+
+    y = conv.polyphase_forward(x)
+    y_reference = torch.nn.functional.conv2d(x_reference, conv.weight, conv.bias, padding=2, dilation=2, groups=6)
+    weights = torch.rand_like(y)
+    weight_grad = torch.autograd.grad((y * weights).sum(), [x, conv.weight])
+    weight_grad_reference = torch.autograd.grad((y_reference * weights).sum(), [x_reference, conv.weight])
+
+    assert torch.allclose(y, y_reference, atol=1e-12)
+    assert torch.allclose(weight_grad[0], weight_grad_reference[0], atol=1e-12)
+    assert torch.allclose(weight_grad[1], weight_grad_reference[1], atol=1e-12)

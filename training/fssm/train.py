@@ -1,0 +1,274 @@
+"""Train MambaIR-light with the FSSM scan on the 291-image set.
+
+    python3 -m fssm.train --scale 2 --iterations 20000 --out runs/x2
+    python3 -m fssm.train --scale 2 --iterations 40000 --out runs/x2 --resume runs/x2/last.pt
+    python3 -m fssm.train --scale 4 --init-from runs/x2/best.pt --out runs/x4
+
+The recipe is MambaIR-light's (Adam 2e-4, betas 0.9/0.99, L1 loss, learning rate halved at
+50%, 80%, 90% and 95% of the run) with the schedule scaled to the iterations you can
+afford. Batch k is drawn from a generator seeded with (seed, k), and stochastic depth is
+seeded the same way, so a run resumed from a checkpoint continues exactly as if it had
+never stopped.
+"""
+import argparse
+import json
+import logging
+import os
+import platform
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+
+from .data import TrainingPatches
+from .evaluate import evaluate_module
+from .model import FSSMConfig, MambaIRLight
+
+log = logging.getLogger("fssm.train")
+
+REPO_DIR = Path(__file__).resolve().parents[2]
+DEFAULT_TRAIN_DIR = REPO_DIR.parent / "shared" / "data" / "train"
+DEFAULT_VALIDATION_DIR = REPO_DIR.parent / "shared" / "data" / "benchmarks" / "Set5"
+
+# Fractions of the run at which the learning rate halves: MambaIR-light's 250k, 400k,
+# 450k and 475k of 500k iterations.
+DECAY_FRACTIONS = (0.5, 0.8, 0.9, 0.95)
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a run; saved in every checkpoint."""
+
+    scale: int = 2
+    scan: str = "foh"
+    iterations: int = 20000
+    batch: int = 8
+    patch_lr: int = 48
+    learning_rate: float = 2e-4
+    betas: Tuple[float, float] = (0.9, 0.99)
+    seed: int = 0
+    log_every: int = 20
+    validate_every: int = 1000
+    checkpoint_every: int = 200
+    train_dir: str = str(DEFAULT_TRAIN_DIR)
+    validation_dir: str = str(DEFAULT_VALIDATION_DIR)
+    init_from: Optional[str] = None
+    model_overrides: dict = field(default_factory=dict)
+
+    def milestones(self):
+        return [int(fraction * self.iterations) for fraction in DECAY_FRACTIONS]
+
+
+class Trainer:
+    """One training run: network, optimiser, schedule, data and bookkeeping."""
+
+    def __init__(self, config: TrainConfig, out_dir: Path, device: torch.device):
+        self.config = config
+        self.out_dir = out_dir
+        self.device = device
+        model_config = FSSMConfig(scale=config.scale, scan=config.scan, **config.model_overrides)
+        torch.manual_seed(config.seed)
+        self.network = MambaIRLight(model_config).to(device)
+        self.optimizer = torch.optim.Adam(self.network.parameters(), lr=config.learning_rate, betas=config.betas)
+        self.scheduler = torch.optim.lr_scheduler.MultiStepLR(self.optimizer, config.milestones(), gamma=0.5)
+        self.data = TrainingPatches(config.scale, config.patch_lr, root=Path(config.train_dir))
+        self.step = 0
+        self.seconds = 0.0
+        self.best_psnr = float("-inf")
+        self.history = []
+
+    # -- checkpoints -------------------------------------------------------------------
+
+    def state(self) -> dict:
+        return {
+            "config": self.network.config.to_dict(),
+            "train_config": asdict(self.config),
+            "model": self.network.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "step": self.step,
+            "seconds": self.seconds,
+            "best_psnr": self.best_psnr,
+            "history": self.history,
+            "record": self.record(),
+        }
+
+    def record(self) -> dict:
+        """Provenance for the model card."""
+        return {
+            "data": "291 images (T91 + BSD200), MATLAB-style bicubic LR",
+            "iterations": self.step,
+            "batch": self.config.batch,
+            "patch_lr": self.config.patch_lr,
+            "patch_hr": self.config.patch_lr * self.config.scale,
+            "learning_rate": self.config.learning_rate,
+            "schedule": f"halved at {self.config.milestones()} of {self.config.iterations}",
+            "seed": self.config.seed,
+            "hardware": _hardware(self.device),
+            "hours": round(self.seconds / 3600, 3),
+            "initialised_from": self.config.init_from,
+            "validation": self.history[-1] if self.history else None,
+        }
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".partial")
+        torch.save(self.state(), partial)
+        os.replace(partial, path)  # never leave a half-written checkpoint behind
+
+    def load(self, path: Path) -> None:
+        state = torch.load(path, map_location=self.device)
+        self.network.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.step = state["step"]
+        self.seconds = state["seconds"]
+        self.best_psnr = state["best_psnr"]
+        self.history = state["history"]
+        log.info("resumed from %s at step %d", path, self.step)
+
+    def initialise_from(self, path: Path) -> None:
+        """Copy every weight but the upsampler's from another network (x3 and x4 start from x2)."""
+        weights = torch.load(path, map_location=self.device)["model"]
+        body = {name: value for name, value in weights.items() if not name.startswith("upsample.")}
+        missing, unexpected = self.network.load_state_dict(body, strict=False)
+        if unexpected or any(not name.startswith("upsample.") for name in missing):
+            raise ValueError(f"{path} does not fit this network: missing {missing}, unexpected {unexpected}")
+        log.info("initialised every layer but the upsampler from %s", path)
+
+    # -- training ----------------------------------------------------------------------
+
+    def train_step(self) -> float:
+        lr, hr = self.data.sample_batch(self.step, self.config.batch, self.config.seed)
+        lr, hr = lr.to(self.device), hr.to(self.device)
+        # Stochastic depth draws from the global generator: seed it per step for exact resumes.
+        torch.manual_seed(self.config.seed * 1_000_003 + self.step)
+
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
+            sr = self.network(lr)
+        loss = F.l1_loss(sr.float(), hr)
+
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.scheduler.step()
+        self.step += 1
+        return loss.item()
+
+    def validate(self) -> float:
+        result = evaluate_module(self.network, Path(self.config.validation_dir), self.config.scale)
+        entry = {"step": self.step, "set": result["set"], "psnr": round(result["psnr"], 4),
+                 "ssim": round(result["ssim"], 5)}
+        self.history.append(entry)
+        log.info("validation at step %d: %s PSNR %.3f dB, SSIM %.4f", self.step, entry["set"], entry["psnr"], entry["ssim"])
+        return result["psnr"]
+
+    def run(self, stop_after_seconds: Optional[float] = None) -> None:
+        """Train until the configured iterations, or until the time limit, checkpointing on the way."""
+        self.network.train()
+        started = time.perf_counter()
+        window_loss, window_steps, window_start = 0.0, 0, time.perf_counter()
+
+        while self.step < self.config.iterations:
+            step_start = time.perf_counter()
+            window_loss += self.train_step()
+            window_steps += 1
+            self.seconds += time.perf_counter() - step_start
+
+            if self.step % self.config.log_every == 0:
+                rate = window_steps / (time.perf_counter() - window_start)
+                remaining = (self.config.iterations - self.step) / rate
+                log.info("step %d/%d  loss %.4f  %.2f steps/s  lr %.2e  ETA %s", self.step, self.config.iterations,
+                         window_loss / window_steps, rate, self.scheduler.get_last_lr()[0], _format_duration(remaining))
+                window_loss, window_steps, window_start = 0.0, 0, time.perf_counter()
+
+            out_of_time = stop_after_seconds is not None and time.perf_counter() - started > stop_after_seconds
+            finished = self.step == self.config.iterations
+            if self.step % self.config.validate_every == 0 or finished or out_of_time:
+                psnr = self.validate()
+                self.network.train()
+                if psnr > self.best_psnr:
+                    self.best_psnr = psnr
+                    self.save(self.out_dir / "best.pt")
+            if self.step % self.config.checkpoint_every == 0 or finished or out_of_time:
+                self.save(self.out_dir / "last.pt")
+            if out_of_time:
+                log.info("time limit reached at step %d; resume with --resume %s", self.step, self.out_dir / "last.pt")
+                return
+
+
+def _hardware(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"CPU {platform.machine()}, {torch.get_num_threads()} threads"
+
+
+def _format_duration(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    defaults = TrainConfig()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scale", type=int, choices=(2, 3, 4), default=defaults.scale)
+    parser.add_argument("--scan", choices=("foh", "foh1", "zoh"), default=defaults.scan)
+    parser.add_argument("--iterations", type=int, default=defaults.iterations, help="total training steps of the run")
+    parser.add_argument("--batch", type=int, default=defaults.batch)
+    parser.add_argument("--patch", type=int, default=defaults.patch_lr, help="low-resolution patch size in pixels")
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--validate-every", type=int, default=defaults.validate_every, help="steps between Set5 validations")
+    parser.add_argument("--checkpoint-every", type=int, default=defaults.checkpoint_every)
+    parser.add_argument("--log-every", type=int, default=defaults.log_every)
+    parser.add_argument("--train-dir", default=defaults.train_dir)
+    parser.add_argument("--validation-dir", default=defaults.validation_dir)
+    parser.add_argument("--init-from", help="checkpoint whose weights (all but the upsampler) start this run")
+    parser.add_argument("--resume", type=Path, help="checkpoint to continue from (its run settings win)")
+    parser.add_argument("--out", type=Path, required=True, help="folder for last.pt and best.pt")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--threads", type=int, default=2, help="CPU threads for torch")
+    parser.add_argument("--max-minutes", type=float, help="stop cleanly (with a checkpoint) after this many minutes")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    return TrainConfig(
+        scale=args.scale, scan=args.scan, iterations=args.iterations, batch=args.batch, patch_lr=args.patch,
+        seed=args.seed, validate_every=args.validate_every, checkpoint_every=args.checkpoint_every,
+        log_every=args.log_every, train_dir=args.train_dir, validation_dir=args.validation_dir,
+        init_from=args.init_from,
+    )
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+
+    config = config_from_args(args)
+    if args.resume is not None:
+        saved = torch.load(args.resume, map_location="cpu")["train_config"]
+        saved["betas"] = tuple(saved["betas"])
+        # A resumed run keeps its settings but may be extended to more iterations.
+        config = TrainConfig(**dict(saved, iterations=max(saved["iterations"], args.iterations)))
+    trainer = Trainer(config, args.out, device)
+    if args.resume is not None:
+        trainer.load(args.resume)
+        trainer.scheduler.milestones = type(trainer.scheduler.milestones)(config.milestones())
+    elif config.init_from:
+        trainer.initialise_from(Path(config.init_from))
+
+    log.info("training x%d %s: %d iterations, batch %d, LR patch %d, on %s", config.scale, config.scan,
+             config.iterations, config.batch, config.patch_lr, _hardware(device))
+    trainer.run(args.max_minutes * 60 if args.max_minutes else None)
+    (args.out / "record.json").write_text(json.dumps(trainer.record(), indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
