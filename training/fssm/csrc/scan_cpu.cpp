@@ -1,14 +1,16 @@
 // Selective scan for training on CPU: forward and hand-written backward.
 //
 // Layouts (all contiguous): u, delta, y (batch, channels, L); A (channels, N);
-// B, C token-major (batch, groups, L, N), so that one token's N values are adjacent and
-// the inner loops over the state index vectorise; D, delta_bias (channels).
+// B, C token-major (batch, groups, L, N); D (channels). delta is the effective step size:
+// the caller adds delta_bias and applies softplus (torch's vectorised kernels), and turns
+// the delta gradient back into the gradients of the raw delta and of delta_bias.
 // The maths and the gradient formulas are documented in fssm/ops/scan_train.py.
 //
-// The forward stores the state at the start of every chunk of `chunk` tokens. The
-// backward walks the chunks from last to first, recomputes one chunk's states and
-// hold weights into a small per-task buffer, then runs the adjoint recurrence through it.
-// Written in C++14, which torch 1.13's extension builder compiles with.
+// The loops vectorise across kLanes channels of one group, which share B and C, so each
+// lane runs its own recurrence. The forward stores the state at the start of every chunk
+// of `chunk` tokens. The backward walks the chunks from last to first, recomputes one
+// chunk's states and hold weights into a per-task buffer, then runs the adjoint
+// recurrence through it. Written in C++14, which torch 1.13's extension builder uses.
 
 #include <torch/extension.h>
 #include <ATen/Parallel.h>
@@ -30,7 +32,9 @@ inline float vector_exp(float x) {
   const float lowest = -87.3f;
   const float highest = 88.7f;
   const float xc = std::min(std::max(x, lowest), highest);
-  const float k = std::floor(xc * 1.44269504088896341f + 0.5f);
+  // Round to nearest by adding and subtracting 1.5 * 2^23: unlike std::floor, GCC 12
+  // vectorises this without -ffast-math.
+  const float k = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
   float r = xc - k * 0.693359375f;
   r = r - k * -2.12194440e-4f;
   float p = 1.9875691500e-4f;
@@ -50,7 +54,7 @@ inline double vector_exp(double x) {
   const double lowest = -708.0;
   const double highest = 709.0;
   const double xc = std::min(std::max(x, lowest), highest);
-  const double k = std::floor(xc * 1.4426950408889634 + 0.5);
+  const double k = (xc * 1.4426950408889634 + 6755399441055744.0) - 6755399441055744.0;
   double r = xc - k * 6.93147180369123816490e-01;
   r = r - k * 1.90821492927058770002e-10;
   // Taylor series of e^r to r^13: |r| <= ln2 / 2 gives a truncation error below 2e-17.
@@ -59,7 +63,7 @@ inline double vector_exp(double x) {
       1.0 / 479001600.0, 1.0 / 39916800.0, 1.0 / 3628800.0, 1.0 / 362880.0, 1.0 / 40320.0,
       1.0 / 5040.0, 1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0};
   for (int j = 0; j < 13; ++j) p = p * r + inverse_factorials[j];
-  const int64_t bits = (static_cast<int64_t>(k) + 1023) << 52;
+  const int64_t bits = static_cast<int64_t>(static_cast<int32_t>(k) + 1023) << 52;
   double scale;
   std::memcpy(&scale, &bits, sizeof(scale));
   return x < lowest ? 0.0 : p * scale;
@@ -71,8 +75,15 @@ constexpr double kSeriesRadius = 1.0;
 template <typename T> struct SeriesTerms { static constexpr int value = 17; };
 template <> struct SeriesTerms<float> { static constexpr int value = 9; };
 
+// 1 / (k + 3)! for k = 0 .. 16: the coefficients of phi3's series.
+constexpr double kPhi3Coefficients[17] = {
+    1.0 / 6.0, 1.0 / 24.0, 1.0 / 120.0, 1.0 / 720.0, 1.0 / 5040.0, 1.0 / 40320.0, 1.0 / 362880.0,
+    1.0 / 3628800.0, 1.0 / 39916800.0, 1.0 / 479001600.0, 1.0 / 6227020800.0, 1.0 / 87178291200.0,
+    1.0 / 1307674368000.0, 1.0 / 20922789888000.0, 1.0 / 355687428096000.0, 1.0 / 6402373705728000.0,
+    1.0 / 121645100408832000.0};
+
 // Hold weights (P, Q) of u_i and u_{i+1} and their slopes dP/dz, dQ/dz at one z, without
-// branches so that a loop over the state index vectorises. `e` is exp(z).
+// branches so that a loop over lanes vectorises. `e` is exp(z).
 template <typename T, int MODE>
 inline void hold_weights(T z, T e, T& p, T& q, T& dp, T& dq) {
   if (MODE == kZoh) {
@@ -85,20 +96,15 @@ inline void hold_weights(T z, T e, T& p, T& q, T& dp, T& dq) {
   } else {
     // Series inside the radius: phi3 = sum_k z^k / (k + 3)!, then phi2 = 1/2 + z phi3,
     // P = 1/2 + z (phi2 - phi3), Q = phi2, Q' = phi2 - 2 phi3, P' = z Q' + 2 phi3.
-    const int terms = SeriesTerms<T>::value;
     T phi3 = T(0);
-    for (int k = terms - 1; k >= 0; --k) {
-      double factorial = 1.0;
-      for (int j = 2; j <= k + 3; ++j) factorial *= j;
-      phi3 = phi3 * z + T(1.0 / factorial);
-    }
+    for (int k = SeriesTerms<T>::value - 1; k >= 0; --k) phi3 = phi3 * z + T(kPhi3Coefficients[k]);
     const T phi2 = T(0.5) + z * phi3;
     const T q_series = phi2;
     const T p_series = T(0.5) + z * (phi2 - phi3);
     const T dq_series = phi2 - T(2) * phi3;
     const T dp_series = z * dq_series + T(2) * phi3;
 
-    // Closed forms outside; z_large keeps the unused lanes away from 1 / 0.
+    // Closed forms outside. z_large keeps the unused lanes away from 1 / 0.
     const bool small = std::abs(z) < T(kSeriesRadius);
     const T z_large = small ? T(-1) : z;
     const T e_large = small ? T(0.36787944117144233) : e;
@@ -117,21 +123,13 @@ inline void hold_weights(T z, T e, T& p, T& q, T& dp, T& dq) {
   }
 }
 
-template <typename T>
-inline T effective_delta(T raw, bool softplus) {
-  // torch.nn.functional.softplus with its default threshold of 20.
-  if (!softplus) return raw;
-  return raw > T(20) ? raw : std::log1p(std::exp(raw));
-}
-
-template <typename T>
-inline T softplus_slope(T raw, bool softplus) {
-  if (!softplus) return T(1);
-  return raw > T(20) ? T(1) : T(1) / (T(1) + std::exp(-raw));
-}
+// Channels scanned together, one per vector lane. A tile never crosses a group, so all its
+// lanes read the same B and C values; a group whose size is not a multiple of kLanes ends
+// in a tile whose spare lanes repeat its first channel and are never written back.
+constexpr int64_t kLanes = 8;
 
 struct Shape {
-  int64_t batch, channels, groups, length, d_state, chunk, chunks;
+  int64_t batch, channels, groups, per_group, tiles_per_group, length, d_state, chunk, chunks;
 };
 
 Shape read_shape(const torch::Tensor& u, const torch::Tensor& A, const torch::Tensor& B_tokens, int64_t chunk) {
@@ -140,57 +138,88 @@ Shape read_shape(const torch::Tensor& u, const torch::Tensor& A, const torch::Te
   s.channels = u.size(1);
   s.length = u.size(2);
   s.groups = B_tokens.size(1);
+  s.per_group = s.channels / s.groups;
+  s.tiles_per_group = (s.per_group + kLanes - 1) / kLanes;
   s.d_state = A.size(1);
   s.chunk = chunk;
   s.chunks = (s.length + chunk - 1) / chunk;
   return s;
 }
 
+// One tile of channels of one batch item: which rows it reads and its per-lane constants.
+template <typename T>
+struct Tile {
+  int64_t batch_index, group, first_channel, lanes;
+  int64_t rows[kLanes];     // row of each lane in the (batch * channels, L) tensors
+  std::vector<T> a;         // A transposed to (N, kLanes)
+  T D[kLanes];
+
+  Tile(const Shape& s, int64_t task, const T* A, const T* D_all) : a(s.d_state * kLanes) {
+    const int64_t tile = task % s.tiles_per_group;
+    const int64_t batch_group = task / s.tiles_per_group;
+    batch_index = batch_group / s.groups;
+    group = batch_group % s.groups;
+    first_channel = group * s.per_group + tile * kLanes;
+    lanes = std::min(kLanes, s.per_group - tile * kLanes);
+    for (int64_t c = 0; c < kLanes; ++c) {
+      const int64_t channel = first_channel + (c < lanes ? c : 0);
+      rows[c] = batch_index * s.channels + channel;
+      D[c] = D_all[channel];
+      for (int64_t n = 0; n < s.d_state; ++n) a[n * kLanes + c] = A[channel * s.d_state + n];
+    }
+  }
+};
+
 // ---------------------------------------------------------------------------
 // Forward
 // ---------------------------------------------------------------------------
 
 template <typename T, int MODE>
-void forward_sequences(const Shape& s, const T* u, const T* delta, const T* A, const T* B, const T* C,
-                       const T* D, const T* delta_bias, bool softplus, T* y, T* chunk_states) {
+void forward_tiles(const Shape& s, const T* u, const T* delta, const T* A, const T* B, const T* C, const T* D,
+                   T* y, T* chunk_states) {
   const int64_t N = s.d_state;
   const int64_t L = s.length;
-  const int64_t per_group = s.channels / s.groups;
 
-  at::parallel_for(0, s.batch * s.channels, 1, [&](int64_t begin, int64_t end) {
-    std::vector<T> h(N);
-    for (int64_t sequence = begin; sequence < end; ++sequence) {
-      const int64_t b = sequence / s.channels;
-      const int64_t d = sequence % s.channels;
-      const int64_t g = d / per_group;
-      const T* u_row = u + sequence * L;
-      const T* delta_row = delta + sequence * L;
-      const T* a = A + d * N;
-      const T* B_rows = B + (b * s.groups + g) * L * N;
-      const T* C_rows = C + (b * s.groups + g) * L * N;
-      T* y_row = y + sequence * L;
-      T* states = chunk_states + sequence * s.chunks * N;
-      std::fill(h.begin(), h.end(), T(0));
-      T* hp = h.data();
+  at::parallel_for(0, s.batch * s.groups * s.tiles_per_group, 1, [&](int64_t begin, int64_t end) {
+    std::vector<T> state(N * kLanes);
+    for (int64_t task = begin; task < end; ++task) {
+      const Tile<T> tile(s, task, A, D);
+      const T* a = tile.a.data();
+      const T* B_rows = B + (tile.batch_index * s.groups + tile.group) * L * N;
+      const T* C_rows = C + (tile.batch_index * s.groups + tile.group) * L * N;
+      T* h = state.data();
+      std::fill(state.begin(), state.end(), T(0));
 
       for (int64_t i = 0; i < L; ++i) {
-        if (i % s.chunk == 0) std::copy(h.begin(), h.end(), states + (i / s.chunk) * N);
-        const T dl = effective_delta(delta_row[i] + delta_bias[d], softplus);
-        const T u_now = u_row[i];
-        const T u_next = u_row[std::min(i + 1, L - 1)];
-        const T* b_row = B_rows + i * N;
-        const T* c_row = C_rows + i * N;
-        T out = T(0);
-#pragma omp simd reduction(+ : out)
-        for (int64_t n = 0; n < N; ++n) {
-          const T z = dl * a[n];
-          const T e = vector_exp(z);
-          T p, q, dp, dq;
-          hold_weights<T, MODE>(z, e, p, q, dp, dq);
-          hp[n] = e * hp[n] + dl * b_row[n] * (p * u_now + q * u_next);
-          out += c_row[n] * hp[n];
+        if (i % s.chunk == 0) {
+          for (int64_t c = 0; c < tile.lanes; ++c)
+            for (int64_t n = 0; n < N; ++n)
+              chunk_states[(tile.rows[c] * s.chunks + i / s.chunk) * N + n] = h[n * kLanes + c];
         }
-        y_row[i] = out + D[d] * u_now;
+        const int64_t next = std::min(i + 1, L - 1);
+        T u_now[kLanes], u_next[kLanes], dl[kLanes], out[kLanes];
+        for (int64_t c = 0; c < kLanes; ++c) {
+          u_now[c] = u[tile.rows[c] * L + i];
+          u_next[c] = u[tile.rows[c] * L + next];
+          dl[c] = delta[tile.rows[c] * L + i];
+          out[c] = T(0);
+        }
+        for (int64_t n = 0; n < N; ++n) {
+          const T b_value = B_rows[i * N + n];
+          const T c_value = C_rows[i * N + n];
+          T* h_n = h + n * kLanes;
+          const T* a_n = a + n * kLanes;
+#pragma omp simd
+          for (int64_t c = 0; c < kLanes; ++c) {
+            const T z = dl[c] * a_n[c];
+            const T e = vector_exp(z);
+            T p, q, dp, dq;
+            hold_weights<T, MODE>(z, e, p, q, dp, dq);
+            h_n[c] = e * h_n[c] + dl[c] * b_value * (p * u_now[c] + q * u_next[c]);
+            out[c] += c_value * h_n[c];
+          }
+        }
+        for (int64_t c = 0; c < tile.lanes; ++c) y[tile.rows[c] * L + i] = out[c] + tile.D[c] * u_now[c];
       }
     }
   });
@@ -200,169 +229,183 @@ void forward_sequences(const Shape& s, const T* u, const T* delta, const T* A, c
 // Backward
 // ---------------------------------------------------------------------------
 
-// Per-task buffers of one chunk: states h_i, decays and hold weights per token and state index.
+// Per-task buffers of one chunk, (chunk, N, kLanes) each: states, decays, hold weights and slopes.
 template <typename T>
 struct ChunkBuffer {
   std::vector<T> h, e, p, q, dp, dq;
   explicit ChunkBuffer(int64_t size) : h(size), e(size), p(size), q(size), dp(size), dq(size) {}
 };
 
-struct GradientPointers {
+struct Gradients {
   void* u;
   void* delta;
-  void* A_parts;       // (batch, channels, N), summed over batch by the caller
-  void* B_parts;       // (blocks, batch, groups, L, N), summed over blocks by the caller
+  void* A_parts;  // (batch, channels, N), summed over batch by the caller
+  void* B_parts;  // (blocks, batch, groups, L, N), summed over blocks by the caller
   void* C_parts;
-  void* D_parts;       // (batch, channels)
-  void* bias_parts;    // (batch, channels)
+  void* D_parts;  // (batch, channels)
 };
 
 template <typename T, int MODE>
-void backward_channel(const Shape& s, int64_t b, int64_t d, int64_t g, const T* grad_y, const T* u,
-                      const T* delta, const T* A, const T* B, const T* C, const T* D, const T* delta_bias,
-                      const T* chunk_states, bool softplus, T* grad_B_rows, T* grad_C_rows,
-                      const GradientPointers& out, ChunkBuffer<T>& buffer, std::vector<T>& adjoint,
-                      std::vector<double>& grad_a) {
+void recompute_chunk(const Shape& s, const Tile<T>& tile, int64_t start, int64_t stop, const T* u, const T* delta,
+                     const T* B_rows, const T* h_start, ChunkBuffer<T>& buffer) {
   const int64_t N = s.d_state;
   const int64_t L = s.length;
-  const int64_t sequence = b * s.channels + d;
-  const T* u_row = u + sequence * L;
-  const T* delta_row = delta + sequence * L;
-  const T* gy_row = grad_y + sequence * L;
-  const T* a = A + d * N;
-  const T* B_rows = B + (b * s.groups + g) * L * N;
-  const T* C_rows = C + (b * s.groups + g) * L * N;
-  const T* states = chunk_states + sequence * s.chunks * N;
-  T* grad_u_row = static_cast<T*>(out.u) + sequence * L;
-  T* grad_delta_row = static_cast<T*>(out.delta) + sequence * L;
-  const T bias = delta_bias[d];
-
-  T* carry = adjoint.data();  // exp(z_{i+1}) g_{i+1}, zero after the last token
-  std::fill(adjoint.begin(), adjoint.end(), T(0));
-  std::fill(grad_a.begin(), grad_a.end(), 0.0);
-  double grad_D = 0.0;
-  double grad_bias = 0.0;
-  T* hb = buffer.h.data();
-  T* eb = buffer.e.data();
-  T* pb = buffer.p.data();
-  T* qb = buffer.q.data();
-  T* dpb = buffer.dp.data();
-  T* dqb = buffer.dq.data();
-
-  for (int64_t c = s.chunks - 1; c >= 0; --c) {
-    const int64_t start = c * s.chunk;
-    const int64_t stop = std::min(start + s.chunk, L);
-    const T* h_start = states + c * N;
-
-    // Recompute the chunk's states and weights from its stored start state.
-    for (int64_t i = start; i < stop; ++i) {
-      const int64_t t = i - start;
-      const T dl = effective_delta(delta_row[i] + bias, softplus);
-      const T u_now = u_row[i];
-      const T u_next = u_row[std::min(i + 1, L - 1)];
-      const T* b_row = B_rows + i * N;
-      const T* h_before = t == 0 ? h_start : hb + (t - 1) * N;
-      T* h_now = hb + t * N;
-      T* e_now = eb + t * N;
-      T* p_now = pb + t * N;
-      T* q_now = qb + t * N;
-      T* dp_now = dpb + t * N;
-      T* dq_now = dqb + t * N;
+  const T* a = tile.a.data();
+  for (int64_t i = start; i < stop; ++i) {
+    const int64_t t = i - start;
+    const int64_t next = std::min(i + 1, L - 1);
+    T u_now[kLanes], u_next[kLanes], dl[kLanes];
+    for (int64_t c = 0; c < kLanes; ++c) {
+      u_now[c] = u[tile.rows[c] * L + i];
+      u_next[c] = u[tile.rows[c] * L + next];
+      dl[c] = delta[tile.rows[c] * L + i];
+    }
+    for (int64_t n = 0; n < N; ++n) {
+      const int64_t at = (t * N + n) * kLanes;
+      const T* h_before = t == 0 ? h_start + n * kLanes : buffer.h.data() + at - N * kLanes;
+      const T b_value = B_rows[i * N + n];
+      const T* a_n = a + n * kLanes;
+      T* h_now = buffer.h.data() + at;
+      T* e_now = buffer.e.data() + at;
+      T* p_now = buffer.p.data() + at;
+      T* q_now = buffer.q.data() + at;
+      T* dp_now = buffer.dp.data() + at;
+      T* dq_now = buffer.dq.data() + at;
 #pragma omp simd
-      for (int64_t n = 0; n < N; ++n) {
-        const T z = dl * a[n];
+      for (int64_t c = 0; c < kLanes; ++c) {
+        const T z = dl[c] * a_n[c];
         const T e = vector_exp(z);
         T p, q, dp, dq;
         hold_weights<T, MODE>(z, e, p, q, dp, dq);
-        h_now[n] = e * h_before[n] + dl * b_row[n] * (p * u_now + q * u_next);
-        e_now[n] = e;
-        p_now[n] = p;
-        q_now[n] = q;
-        dp_now[n] = dp;
-        dq_now[n] = dq;
+        h_now[c] = e * h_before[c] + dl[c] * b_value * (p * u_now[c] + q * u_next[c]);
+        e_now[c] = e;
+        p_now[c] = p;
+        q_now[c] = q;
+        dp_now[c] = dp;
+        dq_now[c] = dq;
       }
-    }
-
-    // Adjoint recurrence through the chunk, last token first.
-    for (int64_t i = stop - 1; i >= start; --i) {
-      const int64_t t = i - start;
-      const T raw = delta_row[i] + bias;
-      const T dl = effective_delta(raw, softplus);
-      const T gy = gy_row[i];
-      const T u_now = u_row[i];
-      const int64_t next = std::min(i + 1, L - 1);
-      const T u_next = u_row[next];
-      const T* b_row = B_rows + i * N;
-      const T* c_row = C_rows + i * N;
-      const T* h_before = t == 0 ? h_start : hb + (t - 1) * N;
-      const T* h_now = hb + t * N;
-      const T* e_now = eb + t * N;
-      const T* p_now = pb + t * N;
-      const T* q_now = qb + t * N;
-      const T* dp_now = dpb + t * N;
-      const T* dq_now = dqb + t * N;
-      T* grad_b_row = grad_B_rows + i * N;
-      T* grad_c_row = grad_C_rows + i * N;
-
-      T grad_dl = T(0);
-      T grad_u_now = T(0);
-      T grad_u_next = T(0);
-#pragma omp simd reduction(+ : grad_dl, grad_u_now, grad_u_next)
-      for (int64_t n = 0; n < N; ++n) {
-        const T g = gy * c_row[n] + carry[n];
-        const T drive = p_now[n] * u_now + q_now[n] * u_next;
-        const T g_drive = g * dl * b_row[n];
-        const T g_z = g * e_now[n] * h_before[n] + g_drive * (dp_now[n] * u_now + dq_now[n] * u_next);
-        grad_c_row[n] += gy * h_now[n];
-        grad_b_row[n] += g * dl * drive;
-        grad_a[n] += static_cast<double>(dl * g_z);
-        grad_dl += a[n] * g_z + g * b_row[n] * drive;
-        grad_u_now += g_drive * p_now[n];
-        grad_u_next += g_drive * q_now[n];
-        carry[n] = e_now[n] * g;
-      }
-      grad_u_row[i] += grad_u_now + gy * D[d];
-      grad_u_row[next] += grad_u_next;  // the held last token takes its own look-ahead term
-      const T grad_raw = grad_dl * softplus_slope(raw, softplus);
-      grad_delta_row[i] = grad_raw;
-      grad_bias += grad_raw;
-      grad_D += static_cast<double>(gy * u_now);
     }
   }
-
-  T* grad_A_row = static_cast<T*>(out.A_parts) + sequence * N;
-  for (int64_t n = 0; n < N; ++n) grad_A_row[n] = static_cast<T>(grad_a[n]);
-  static_cast<T*>(out.D_parts)[sequence] = static_cast<T>(grad_D);
-  static_cast<T*>(out.bias_parts)[sequence] = static_cast<T>(grad_bias);
 }
 
 template <typename T, int MODE>
-void backward_sequences(const Shape& s, int64_t blocks, const T* grad_y, const T* u, const T* delta, const T* A,
-                        const T* B, const T* C, const T* D, const T* delta_bias, const T* chunk_states,
-                        bool softplus, const GradientPointers& out) {
-  const int64_t per_group = s.channels / s.groups;
-  const int64_t per_block = (per_group + blocks - 1) / blocks;
+void backward_tile(const Shape& s, const Tile<T>& tile, const T* grad_y, const T* u, const T* delta, const T* B,
+                   const T* C, const T* chunk_states, T* grad_B_rows, T* grad_C_rows, const Gradients& out,
+                   ChunkBuffer<T>& buffer) {
+  const int64_t N = s.d_state;
+  const int64_t L = s.length;
+  const T* a = tile.a.data();
+  const T* B_rows = B + (tile.batch_index * s.groups + tile.group) * L * N;
+  const T* C_rows = C + (tile.batch_index * s.groups + tile.group) * L * N;
+  T* grad_u = static_cast<T*>(out.u);
+  T* grad_delta = static_cast<T*>(out.delta);
+
+  // carry = exp(z_{i+1}) g_{i+1}, zero after the last token. The A gradient is summed per
+  // chunk in T, then into doubles, which keeps long sequences accurate in float32.
+  std::vector<T> carry(N * kLanes, T(0));
+  std::vector<T> h_start(N * kLanes);
+  std::vector<T> grad_a_chunk(N * kLanes);
+  std::vector<double> grad_a(N * kLanes, 0.0);
+  double grad_D[kLanes] = {};
+
+  for (int64_t chunk_index = s.chunks - 1; chunk_index >= 0; --chunk_index) {
+    const int64_t start = chunk_index * s.chunk;
+    const int64_t stop = std::min(start + s.chunk, L);
+    for (int64_t c = 0; c < kLanes; ++c)
+      for (int64_t n = 0; n < N; ++n)
+        h_start[n * kLanes + c] = chunk_states[(tile.rows[c] * s.chunks + chunk_index) * N + n];
+    recompute_chunk<T, MODE>(s, tile, start, stop, u, delta, B_rows, h_start.data(), buffer);
+    std::fill(grad_a_chunk.begin(), grad_a_chunk.end(), T(0));
+
+    for (int64_t i = stop - 1; i >= start; --i) {
+      const int64_t t = i - start;
+      const int64_t next = std::min(i + 1, L - 1);
+      T u_now[kLanes], u_next[kLanes], dl[kLanes], gy[kLanes];
+      T grad_dl[kLanes], grad_u_now[kLanes], grad_u_next[kLanes];
+      for (int64_t c = 0; c < kLanes; ++c) {
+        u_now[c] = u[tile.rows[c] * L + i];
+        u_next[c] = u[tile.rows[c] * L + next];
+        dl[c] = delta[tile.rows[c] * L + i];
+        // Spare lanes get no output gradient, so everything they add below is zero.
+        gy[c] = c < tile.lanes ? grad_y[tile.rows[c] * L + i] : T(0);
+        grad_dl[c] = T(0);
+        grad_u_now[c] = T(0);
+        grad_u_next[c] = T(0);
+      }
+
+      for (int64_t n = 0; n < N; ++n) {
+        const int64_t at = (t * N + n) * kLanes;
+        const T* h_before = t == 0 ? h_start.data() + n * kLanes : buffer.h.data() + at - N * kLanes;
+        const T* h_now = buffer.h.data() + at;
+        const T* e_now = buffer.e.data() + at;
+        const T* p_now = buffer.p.data() + at;
+        const T* q_now = buffer.q.data() + at;
+        const T* dp_now = buffer.dp.data() + at;
+        const T* dq_now = buffer.dq.data() + at;
+        const T* a_n = a + n * kLanes;
+        T* carry_n = carry.data() + n * kLanes;
+        T* grad_a_n = grad_a_chunk.data() + n * kLanes;
+        const T b_value = B_rows[i * N + n];
+        const T c_value = C_rows[i * N + n];
+        T grad_b = T(0);
+        T grad_c = T(0);
+#pragma omp simd reduction(+ : grad_b, grad_c)
+        for (int64_t c = 0; c < kLanes; ++c) {
+          const T g = gy[c] * c_value + carry_n[c];
+          const T drive = p_now[c] * u_now[c] + q_now[c] * u_next[c];
+          const T grad_drive = g * dl[c] * b_value;
+          const T grad_z = g * e_now[c] * h_before[c] + grad_drive * (dp_now[c] * u_now[c] + dq_now[c] * u_next[c]);
+          grad_c += gy[c] * h_now[c];
+          grad_b += g * dl[c] * drive;
+          grad_a_n[c] += dl[c] * grad_z;
+          grad_dl[c] += a_n[c] * grad_z + g * b_value * drive;
+          grad_u_now[c] += grad_drive * p_now[c];
+          grad_u_next[c] += grad_drive * q_now[c];
+          carry_n[c] = e_now[c] * g;
+        }
+        grad_B_rows[i * N + n] += grad_b;
+        grad_C_rows[i * N + n] += grad_c;
+      }
+
+      for (int64_t c = 0; c < tile.lanes; ++c) {
+        const int64_t row = tile.rows[c] * L;
+        grad_u[row + i] += grad_u_now[c] + gy[c] * tile.D[c];
+        grad_u[row + next] += grad_u_next[c];  // the held last token takes its own look-ahead term
+        grad_delta[row + i] = grad_dl[c];
+        grad_D[c] += static_cast<double>(gy[c] * u_now[c]);
+      }
+    }
+    for (int64_t k = 0; k < N * kLanes; ++k) grad_a[k] += grad_a_chunk[k];
+  }
+
+  for (int64_t c = 0; c < tile.lanes; ++c) {
+    for (int64_t n = 0; n < N; ++n)
+      static_cast<T*>(out.A_parts)[tile.rows[c] * N + n] = static_cast<T>(grad_a[n * kLanes + c]);
+    static_cast<T*>(out.D_parts)[tile.rows[c]] = static_cast<T>(grad_D[c]);
+  }
+}
+
+template <typename T, int MODE>
+void backward_tiles(const Shape& s, int64_t blocks, const T* grad_y, const T* u, const T* delta, const T* A,
+                    const T* B, const T* C, const T* D, const T* chunk_states, const Gradients& out) {
+  const int64_t tiles_per_block = (s.tiles_per_group + blocks - 1) / blocks;
   const int64_t rows = s.length * s.d_state;
 
-  // A task is one block of channels of one (batch, group): its channels run one after the
-  // other and add into the block's own slice of the B and C gradients, so no two threads
-  // write the same value.
+  // A task is one block of tiles of one (batch, group). Its tiles run one after the other
+  // and add into the block's own slice of the B and C gradients, so no two threads write
+  // the same value.
   at::parallel_for(0, s.batch * s.groups * blocks, 1, [&](int64_t begin, int64_t end) {
-    ChunkBuffer<T> buffer(s.chunk * s.d_state);
-    std::vector<T> adjoint(s.d_state);
-    std::vector<double> grad_a(s.d_state);
+    ChunkBuffer<T> buffer(s.chunk * s.d_state * kLanes);
     for (int64_t task = begin; task < end; ++task) {
       const int64_t block = task / (s.batch * s.groups);
-      const int64_t bg = task % (s.batch * s.groups);
-      const int64_t b = bg / s.groups;
-      const int64_t g = bg % s.groups;
-      T* grad_B_rows = static_cast<T*>(out.B_parts) + (block * s.batch * s.groups + bg) * rows;
-      T* grad_C_rows = static_cast<T*>(out.C_parts) + (block * s.batch * s.groups + bg) * rows;
-      const int64_t first = g * per_group + block * per_block;
-      const int64_t last = std::min(first + per_block, (g + 1) * per_group);
-      for (int64_t d = first; d < last; ++d) {
-        backward_channel<T, MODE>(s, b, d, g, grad_y, u, delta, A, B, C, D, delta_bias, chunk_states, softplus,
-                                  grad_B_rows, grad_C_rows, out, buffer, adjoint, grad_a);
+      const int64_t batch_group = task % (s.batch * s.groups);
+      T* grad_B_rows = static_cast<T*>(out.B_parts) + (block * s.batch * s.groups + batch_group) * rows;
+      T* grad_C_rows = static_cast<T*>(out.C_parts) + (block * s.batch * s.groups + batch_group) * rows;
+      const int64_t first = block * tiles_per_block;
+      const int64_t last = std::min(first + tiles_per_block, s.tiles_per_group);
+      for (int64_t tile_index = first; tile_index < last; ++tile_index) {
+        const Tile<T> tile(s, batch_group * s.tiles_per_group + tile_index, A, D);
+        backward_tile<T, MODE>(s, tile, grad_y, u, delta, B, C, chunk_states, grad_B_rows, grad_C_rows, out, buffer);
       }
     }
   });
@@ -392,20 +435,20 @@ void dispatch_mode(int64_t mode, Function function) {
   else TORCH_CHECK(false, "unknown scan mode code ", mode, "; expected 0 (zoh), 1 (foh) or 2 (foh1)");
 }
 
+// delta is the effective step size, after bias and softplus, which the caller applies.
 std::vector<torch::Tensor> forward(torch::Tensor u, torch::Tensor delta, torch::Tensor A, torch::Tensor B_tokens,
-                                   torch::Tensor C_tokens, torch::Tensor D, torch::Tensor delta_bias, int64_t mode,
-                                   bool softplus, int64_t chunk) {
-  check_inputs({u, delta, A, B_tokens, C_tokens, D, delta_bias});
+                                   torch::Tensor C_tokens, torch::Tensor D, int64_t mode, int64_t chunk) {
+  check_inputs({u, delta, A, B_tokens, C_tokens, D});
   TORCH_CHECK(chunk > 0, "chunk must be positive, got ", chunk);
   const Shape s = read_shape(u, A, B_tokens, chunk);
   auto y = torch::empty_like(u);
   auto chunk_states = torch::empty({s.batch, s.channels, s.chunks, s.d_state}, u.options());
   AT_DISPATCH_FLOATING_TYPES(u.scalar_type(), "selective_scan_forward", [&] {
     dispatch_mode(mode, [&](auto mode_constant) {
-      forward_sequences<scalar_t, decltype(mode_constant)::value>(
+      forward_tiles<scalar_t, decltype(mode_constant)::value>(
           s, u.data_ptr<scalar_t>(), delta.data_ptr<scalar_t>(), A.data_ptr<scalar_t>(),
           B_tokens.data_ptr<scalar_t>(), C_tokens.data_ptr<scalar_t>(), D.data_ptr<scalar_t>(),
-          delta_bias.data_ptr<scalar_t>(), softplus, y.data_ptr<scalar_t>(), chunk_states.data_ptr<scalar_t>());
+          y.data_ptr<scalar_t>(), chunk_states.data_ptr<scalar_t>());
     });
   });
   return {y, chunk_states};
@@ -413,16 +456,16 @@ std::vector<torch::Tensor> forward(torch::Tensor u, torch::Tensor delta, torch::
 
 std::vector<torch::Tensor> backward(torch::Tensor grad_y, torch::Tensor u, torch::Tensor delta, torch::Tensor A,
                                     torch::Tensor B_tokens, torch::Tensor C_tokens, torch::Tensor D,
-                                    torch::Tensor delta_bias, torch::Tensor chunk_states, int64_t mode, bool softplus,
-                                    int64_t chunk) {
-  check_inputs({grad_y, u, delta, A, B_tokens, C_tokens, D, delta_bias, chunk_states});
+                                    torch::Tensor chunk_states, int64_t mode, int64_t chunk) {
+  check_inputs({grad_y, u, delta, A, B_tokens, C_tokens, D, chunk_states});
   const Shape s = read_shape(u, A, B_tokens, chunk);
-  const int64_t per_group = s.channels / s.groups;
-  // Enough channel blocks to keep every thread busy when batch x groups is small; each
-  // block costs one more (L, N) slice of the B and C gradients.
-  const int64_t wanted_tasks = 4 * static_cast<int64_t>(at::get_num_threads());
+  // Split each group's tiles into blocks until there are about four tasks per thread, so
+  // that small batches keep every thread busy. Each block costs one (L, N) slice of the B
+  // and C gradients.
+  const int64_t batch_groups = s.batch * s.groups;
+  const int64_t target_tasks = 4 * static_cast<int64_t>(at::get_num_threads());
   const int64_t blocks =
-      std::max<int64_t>(1, std::min<int64_t>(per_group, (wanted_tasks + s.batch * s.groups - 1) / (s.batch * s.groups)));
+      std::max<int64_t>(1, std::min<int64_t>(s.tiles_per_group, (target_tasks + batch_groups - 1) / batch_groups));
 
   auto grad_u = torch::zeros_like(u);
   auto grad_delta = torch::empty_like(delta);
@@ -430,28 +473,27 @@ std::vector<torch::Tensor> backward(torch::Tensor grad_y, torch::Tensor u, torch
   auto grad_B_parts = torch::zeros({blocks, s.batch, s.groups, s.length, s.d_state}, u.options());
   auto grad_C_parts = torch::zeros({blocks, s.batch, s.groups, s.length, s.d_state}, u.options());
   auto grad_D_parts = torch::empty({s.batch, s.channels}, u.options());
-  auto grad_bias_parts = torch::empty({s.batch, s.channels}, u.options());
 
-  GradientPointers out{grad_u.data_ptr(), grad_delta.data_ptr(), grad_A_parts.data_ptr(), grad_B_parts.data_ptr(),
-                       grad_C_parts.data_ptr(), grad_D_parts.data_ptr(), grad_bias_parts.data_ptr()};
+  Gradients out{grad_u.data_ptr(), grad_delta.data_ptr(), grad_A_parts.data_ptr(),
+                grad_B_parts.data_ptr(), grad_C_parts.data_ptr(), grad_D_parts.data_ptr()};
   AT_DISPATCH_FLOATING_TYPES(u.scalar_type(), "selective_scan_backward", [&] {
     dispatch_mode(mode, [&](auto mode_constant) {
-      backward_sequences<scalar_t, decltype(mode_constant)::value>(
+      backward_tiles<scalar_t, decltype(mode_constant)::value>(
           s, blocks, grad_y.data_ptr<scalar_t>(), u.data_ptr<scalar_t>(), delta.data_ptr<scalar_t>(),
           A.data_ptr<scalar_t>(), B_tokens.data_ptr<scalar_t>(), C_tokens.data_ptr<scalar_t>(),
-          D.data_ptr<scalar_t>(), delta_bias.data_ptr<scalar_t>(), chunk_states.data_ptr<scalar_t>(), softplus, out);
+          D.data_ptr<scalar_t>(), chunk_states.data_ptr<scalar_t>(), out);
     });
   });
 
   auto grad_B = blocks == 1 ? grad_B_parts[0] : grad_B_parts.sum(0);
   auto grad_C = blocks == 1 ? grad_C_parts[0] : grad_C_parts.sum(0);
-  return {grad_u, grad_delta, grad_A_parts.sum(0), grad_B, grad_C, grad_D_parts.sum(0), grad_bias_parts.sum(0)};
+  return {grad_u, grad_delta, grad_A_parts.sum(0), grad_B, grad_C, grad_D_parts.sum(0)};
 }
 
 }  // namespace
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.doc() = "Selective scan for training on CPU (forward and hand-written backward)";
-  m.def("forward", &forward, "Return (y, state at every chunk start)");
-  m.def("backward", &backward, "Return the gradients of u, delta, A, B_tokens, C_tokens, D, delta_bias");
+  m.def("forward", &forward, "Return (y, state at every chunk start) for the effective step sizes delta");
+  m.def("backward", &backward, "Return the gradients of u, delta (effective), A, B_tokens, C_tokens and D");
 }
