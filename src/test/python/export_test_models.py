@@ -25,6 +25,11 @@ def newest_source(training: pathlib.Path) -> float:
     return max(p.stat().st_mtime for p in training.rglob("*.py"))
 
 
+def have_models(out: pathlib.Path) -> bool:
+    files = [out / f"fssm-x{s}.pt" for s in SCALES] + [out / f"fssm-x{GOLDEN_SCALE}-golden-output.f32"]
+    return all(f.exists() for f in files)
+
+
 def up_to_date(out: pathlib.Path, training: pathlib.Path) -> bool:
     files = [out / f"fssm-x{s}.pt" for s in SCALES] + [out / f"fssm-x{GOLDEN_SCALE}-golden-output.f32"]
     return all(f.exists() for f in files) and min(f.stat().st_mtime for f in files) > newest_source(training)
@@ -79,12 +84,20 @@ def main() -> int:
     parser.add_argument("--training", type=pathlib.Path, required=True, help="training package folder")
     parser.add_argument("--out", type=pathlib.Path, required=True, help="folder for the exported models")
     args = parser.parse_args()
+    args.out = args.out.resolve()
     args.out.mkdir(parents=True, exist_ok=True)
     if up_to_date(args.out, args.training):
         LOG.info("test models in %s are up to date", args.out)
         return 0
     if (args.training / "fssm" / "export.py").exists():
-        export_fssm(args.training, args.out, sys.executable)
+        try:
+            export_fssm(args.training, args.out, sys.executable)
+        except subprocess.CalledProcessError:
+            if not have_models(args.out):
+                raise
+            # A half-edited training package should not block Java work on a machine that
+            # already has models; a fresh checkout (CI) has none and fails here.
+            LOG.warning("export failed; keeping the models already in %s", args.out)
     else:
         LOG.warning("fssm/export.py is missing from %s; writing stand-in convolution models", args.training)
         export_stand_in(args.out)

@@ -96,7 +96,7 @@ public final class LoadedModel implements AutoCloseable {
      * @param input float32 values in (N, 3, h, w) order, RGB in [0, 1]
      * @param output receives the (N, 3, s·h, s·w) result; must have that many elements
      */
-    void run(float[] input, int batch, int height, int width, float[] output) {
+    public void run(float[] input, int batch, int height, int width, float[] output) {
         try (NDManager manager = model.getNDManager().newSubManager()) {
             NDArray tensor = manager.create(input, new Shape(batch, 3, height, width));
             NDArray result = forward(model, manager, tensor).head();

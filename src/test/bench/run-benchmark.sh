@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Benchmark of the Java plugin; prints Markdown rows for the "Java plugin" section of
+# docs/benchmarks.md. Each part runs in its own JVM so that peak-memory figures are its own.
+# Usage: src/test/bench/run-benchmark.sh [python]   (default /usr/bin/python3, needs torch)
+set -euo pipefail
+cd "$(dirname "$0")/../../.."
+python=${1:-/usr/bin/python3}
+data=../shared/data/microscopy
+models=target/test-models
+bench=target/bench
+mkdir -p "$bench"
+
+mvn -B -q test-compile -Dpython="$python"
+mvn -B -q dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$bench/classpath.txt"
+classpath="target/classes:target/test-classes:$(cat "$bench/classpath.txt")"
+"$python" src/test/python/bench_torchscript.py conv "$bench/conv-x2.pt" --scale 2
+
+run() {
+  threads=$1
+  shift
+  java -Djava.awt.headless=true -Xmx8g -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
+    -Dai.djl.pytorch.num_threads="$threads" -Dai.djl.pytorch.num_interop_threads=1 \
+    -cp "$classpath" org.fssm.upscale.bench.Benchmark "$@"
+}
+
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+run 2 inference "$models/fssm-x2.pt" 32 "$python" src/test/python/bench_torchscript.py
+run 1 inference "$models/fssm-x2.pt" 32 "$python" src/test/python/bench_torchscript.py
+run 1 tiling "$models/fssm-x2.pt" "$data/bioimageanalysisnotebooks/0bf4b1.tif"
+run 1 memory "$bench/conv-x2.pt" 2048 "$data/neubias/xy_calibrated_16bit__nuclear_protein_control.tif"
+run 1 memory "$models/fssm-x2.pt" 128 "$data/neubias/xy_calibrated_16bit__nuclear_protein_control.tif"
+run 1 leak "$bench/conv-x2.pt" 50 "$data/bioimageanalysisnotebooks/0bf4b1.tif"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
