@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from fssm.ops.hold import p_weight, phi1, phi2
+from fssm.ops.hold import foh_next_weight, p_weight, phi1, phi2
 from fssm.ops.scan_chunked import selective_scan_chunked
 from fssm.ops.scan_ref import selective_scan_ref
 from fssm.scan import selective_scan
@@ -125,6 +125,14 @@ def test_hold_weights_accurate_near_zero_in_float32():
         exact = weight(z64)
         approx = weight(z64.float()).double()
         assert relative_error(approx, exact) < 1e-6, weight.__name__
+
+
+def test_fast_next_weight_matches_phi2():
+    z64 = torch.cat([-torch.logspace(-8, 2.7, 2000, dtype=torch.float64), torch.zeros(1, dtype=torch.float64)])
+    z = z64.float()
+    fast = foh_next_weight(z, torch.expm1(z)).double()
+    assert relative_error(fast, phi2(z64)) < 1e-6
+    assert ((fast - phi2(z64)).abs() / phi2(z64)).max() < 2e-6
 
 
 def scalar_problem_error(mode, steps):

@@ -13,7 +13,7 @@ uses the hand-written backward of the compiled scan instead.
 import torch
 import torch.nn.functional as F
 
-from .hold import hold_weights
+from .hold import foh_next_weight
 
 # Tokens per chunk: large enough that the per-chunk tensor ops amortise, small enough
 # that a chunk's (T, batch, channels, N) tensors stay in cache-sized blocks.
@@ -49,21 +49,41 @@ def selective_scan_chunked(
     C_tok = C.permute(3, 0, 1, 2).reshape(length, batch, groups, 1, d_state)
     A_grouped = A.reshape(groups, per_group, d_state)
 
-    # u_{i+1}, with the last token held.
-    u_next_tok = torch.cat([u_tok[1:], u_tok[length - 1:]], dim=0)
+    # The input term beta = delta b (P(z) u_i + Q(z) u_{i+1}), rewritten per mode so that
+    # as much as possible is computed per token and channel, before broadcasting over N:
+    #   zoh:  beta = b * (delta u_i)
+    #   foh1: beta = b * (delta (u_i + u_{i+1}) / 2 + z * delta (u_i / 3 + u_{i+1} / 6))
+    #   foh:  beta = b * (expm1(z) / a * u_i + q(z) * delta (u_{i+1} - u_i)),
+    #         using delta * phi1(z) = expm1(z) / a and P = phi1 - q.
+    u_next_tok = torch.cat([u_tok[1:], u_tok[length - 1:]], dim=0)  # the last token is held
+    if mode == "zoh":
+        term_a = delta_tok * u_tok
+        term_b = term_a
+    elif mode == "foh1":
+        term_a = delta_tok * (u_tok + u_next_tok) * 0.5
+        term_b = delta_tok * (u_tok / 3.0 + u_next_tok / 6.0)
+    elif mode == "foh":
+        term_a = u_tok
+        term_b = delta_tok * (u_next_tok - u_tok)
+    else:
+        raise ValueError("unknown scan mode " + mode + "; expected zoh, foh or foh1")
+    A_inverse = 1.0 / A_grouped
 
     h = u.new_zeros(batch, groups, per_group, d_state)
     y_chunks: list[torch.Tensor] = []
     for start in range(0, length, chunk):
         end = min(start + chunk, length)
-        delta_c = delta_tok[start:end]
-        z = delta_c * A_grouped  # (T, batch, groups, per_group, N)
+        z = delta_tok[start:end] * A_grouped  # (T, batch, groups, per_group, N)
         decay = torch.exp(z)
-        weight_now, weight_next = hold_weights(z, mode)
-        drive = weight_now * u_tok[start:end]
-        if mode != "zoh":
-            drive = drive + weight_next * u_next_tok[start:end]
-        beta = delta_c * B_tok[start:end] * drive
+        if mode == "zoh":
+            beta = B_tok[start:end] * term_a[start:end]
+        elif mode == "foh1":
+            beta = B_tok[start:end] * torch.addcmul(term_a[start:end], z, term_b[start:end])
+        else:
+            expm1_z = torch.expm1(z)
+            drive = expm1_z * A_inverse * term_a[start:end]
+            drive = torch.addcmul(drive, foh_next_weight(z, expm1_z), term_b[start:end])
+            beta = B_tok[start:end] * drive
 
         states: list[torch.Tensor] = []
         for t in range(end - start):
