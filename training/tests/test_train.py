@@ -1,0 +1,88 @@
+"""Training loop: checkpoints, exact resume, x2 -> x4 initialisation."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from fssm.train import TrainConfig, Trainer, main
+
+# A network small enough to train a few steps in seconds; the loop does not depend on size.
+TINY = {"embed_dim": 30, "depths": (1, 1), "d_state": 4}
+
+
+@pytest.fixture()
+def validation_dir(tmp_path) -> Path:
+    """One generated 24 x 24 RGB image, so validation runs fast."""
+    folder = tmp_path / "validation"
+    folder.mkdir()
+    pixels = np.random.default_rng(0).integers(0, 256, size=(24, 24, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(folder / "noise.png")
+    return folder
+
+
+def tiny_config(validation_dir: Path, iterations: int = 4, scale: int = 2) -> TrainConfig:
+    return TrainConfig(scale=scale, iterations=iterations, batch=2, patch_lr=8, validate_every=100,
+                       checkpoint_every=100, log_every=1, validation_dir=str(validation_dir),
+                       model_overrides=dict(TINY))
+
+
+def test_resume_continues_exactly(tmp_path, validation_dir):
+    straight = Trainer(tiny_config(validation_dir), tmp_path / "straight", torch.device("cpu"))
+    straight.run()
+
+    first = Trainer(tiny_config(validation_dir), tmp_path / "split", torch.device("cpu"))
+    first.train_step()
+    first.train_step()
+    first.save(tmp_path / "split" / "last.pt")
+    second = Trainer(tiny_config(validation_dir), tmp_path / "split", torch.device("cpu"))
+    second.load(tmp_path / "split" / "last.pt")
+    second.run()
+
+    assert second.step == straight.step == 4
+    for name, value in straight.network.state_dict().items():
+        assert torch.equal(value, second.network.state_dict()[name]), name
+    assert second.scheduler.get_last_lr() == straight.scheduler.get_last_lr()
+
+
+def test_run_writes_checkpoints_and_validation(tmp_path, validation_dir):
+    trainer = Trainer(tiny_config(validation_dir, iterations=3), tmp_path, torch.device("cpu"))
+    trainer.run()
+
+    assert (tmp_path / "last.pt").exists()
+    assert (tmp_path / "best.pt").exists()
+    saved = torch.load(tmp_path / "last.pt")
+    assert saved["step"] == 3
+    assert saved["record"]["iterations"] == 3
+    assert saved["history"][-1]["set"] == "validation"
+    assert np.isfinite(saved["history"][-1]["psnr"])
+
+
+def test_learning_rate_halves_at_milestones(tmp_path, validation_dir):
+    config = tiny_config(validation_dir, iterations=20)
+    assert config.milestones() == [10, 16, 18, 19]
+    trainer = Trainer(config, tmp_path, torch.device("cpu"))
+    for _ in range(10):
+        trainer.train_step()
+    assert trainer.scheduler.get_last_lr()[0] == pytest.approx(1e-4)
+
+
+def test_x4_starts_from_x2_body(tmp_path, validation_dir):
+    x2 = Trainer(tiny_config(validation_dir, iterations=1), tmp_path / "x2", torch.device("cpu"))
+    x2.run()
+    x4 = Trainer(tiny_config(validation_dir, scale=4), tmp_path / "x4", torch.device("cpu"))
+    x4.initialise_from(tmp_path / "x2" / "best.pt")
+
+    x2_weights = x2.network.state_dict()
+    for name, value in x4.network.state_dict().items():
+        if name.startswith("upsample."):
+            continue
+        assert torch.equal(value, x2_weights[name]), name
+
+
+def test_cli_rejects_benchmark_training_folder(tmp_path):
+    benchmark = tmp_path / "benchmarks" / "Set5"
+    benchmark.mkdir(parents=True)
+    with pytest.raises(ValueError, match="benchmark"):
+        main(["--scale", "2", "--iterations", "1", "--train-dir", str(benchmark), "--out", str(tmp_path / "run")])
