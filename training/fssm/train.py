@@ -188,7 +188,9 @@ class Trainer:
 
             out_of_time = stop_after_seconds is not None and time.perf_counter() - started > stop_after_seconds
             finished = self.step == self.config.iterations
-            if self.step % self.config.validate_every == 0 or finished or out_of_time:
+            validating = self.config.validate_every > 0 and (
+                self.step % self.config.validate_every == 0 or finished or out_of_time)
+            if validating:
                 psnr = self.validate()
                 self.network.train()
                 if psnr > self.best_psnr:
@@ -221,7 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--batch", type=int, default=defaults.batch)
     parser.add_argument("--patch", type=int, default=defaults.patch_lr, help="low-resolution patch size in pixels")
     parser.add_argument("--seed", type=int, default=defaults.seed)
-    parser.add_argument("--validate-every", type=int, default=defaults.validate_every, help="steps between Set5 validations")
+    parser.add_argument("--validate-every", type=int, default=defaults.validate_every,
+                        help="steps between validations on Set5 (also at the end); 0 never validates")
     parser.add_argument("--checkpoint-every", type=int, default=defaults.checkpoint_every)
     parser.add_argument("--log-every", type=int, default=defaults.log_every)
     parser.add_argument("--train-dir", default=defaults.train_dir)
