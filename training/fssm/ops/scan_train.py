@@ -35,6 +35,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from torch.autograd.function import once_differentiable
 
 LOG = logging.getLogger(__name__)
 
@@ -346,6 +347,7 @@ class _TorchScan(torch.autograd.Function):
 
     @staticmethod
     @_custom_bwd
+    @once_differentiable
     def backward(ctx, grad_y):
         inputs = ctx.saved_tensors
         grads = _torch_backward(grad_y.contiguous(), *inputs, ctx.mode, ctx.delta_softplus)
@@ -372,6 +374,7 @@ class _CpuScan(torch.autograd.Function):
         return y
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, grad_y):
         extension = load_cpu_extension()
         u, delta, A, B_tokens, C_tokens, D, delta_bias, chunk_states = ctx.saved_tensors
