@@ -146,7 +146,8 @@ final class UpscaleCommand implements Callable<Integer> {
 
         int succeeded = sources.size() - failed;
         boolean allDone = failed == 0 && collected.errors().isEmpty();
-        if (!allDone || sources.size() > 1) {
+        // A single input's error line already says everything.
+        if (sources.size() + collected.errors().size() > 1) {
             err.println("fssm: " + succeeded + " of " + sources.size() + " files upscaled"
                     + (failed > 0 ? ", " + failed + " failed" : "")
                     + (collected.errors().isEmpty() ? "" : ", " + collected.errors().size() + " arguments without images")
