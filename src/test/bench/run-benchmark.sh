@@ -15,19 +15,28 @@ mvn -B -q dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=
 classpath="target/classes:target/test-classes:$(cat "$bench/classpath.txt")"
 "$python" src/test/python/bench_torchscript.py conv "$bench/conv-x2.pt" --scale 2
 
+# run THREADS HEAP PART ARGS...: HEAP is a fixed, pre-touched heap size (e.g. 1g) so that resident
+# memory does not grow with the Java heap, or "8g" as the maximum heap of an ordinary run.
 run() {
   threads=$1
-  shift
-  java -Djava.awt.headless=true -Xmx8g -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
+  heap=$2
+  shift 2
+  if [ "$heap" = fixed ]; then
+    heap_options="-Xms1g -Xmx1g -XX:+AlwaysPreTouch"
+  else
+    heap_options="-Xmx$heap"
+  fi
+  java -Djava.awt.headless=true $heap_options -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
     -Dai.djl.pytorch.num_threads="$threads" -Dai.djl.pytorch.num_interop_threads=1 \
     -cp "$classpath" org.fssm.upscale.bench.Benchmark "$@"
 }
 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-run 2 inference "$models/fssm-x2.pt" 32 "$python" src/test/python/bench_torchscript.py
-run 1 inference "$models/fssm-x2.pt" 32 "$python" src/test/python/bench_torchscript.py
-run 1 tiling "$models/fssm-x2.pt" "$data/bioimageanalysisnotebooks/0bf4b1.tif"
-run 1 memory "$bench/conv-x2.pt" 2048 "$data/neubias/xy_calibrated_16bit__nuclear_protein_control.tif"
-run 1 memory "$models/fssm-x2.pt" 128 "$data/neubias/xy_calibrated_16bit__nuclear_protein_control.tif"
-run 1 leak "$bench/conv-x2.pt" 50 "$data/bioimageanalysisnotebooks/0bf4b1.tif"
+run 2 8g inference "$models/fssm-x2.pt" 32 "$python" src/test/python/bench_torchscript.py
+run 1 8g inference "$models/fssm-x2.pt" 32 "$python" src/test/python/bench_torchscript.py
+run 1 8g tiling "$models/fssm-x2.pt" "$data/bioimageanalysisnotebooks/0bf4b1.tif"
+run 1 8g memory "$bench/conv-x2.pt" 2048 "$data/neubias/xy_calibrated_16bit__nuclear_protein_control.tif"
+run 1 8g memory "$models/fssm-x2.pt" 128 "$data/neubias/xy_calibrated_16bit__nuclear_protein_control.tif"
+run 1 fixed leak "$bench/conv-x2.pt" 50 "$data/bioimageanalysisnotebooks/0bf4b1.tif" 256
+run 1 fixed leak "$models/fssm-x2.pt" 20 "$data/bioimageanalysisnotebooks/0bf4b1.tif" 32
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -2,7 +2,7 @@ package org.fssm.upscale.engine;
 
 import java.util.Locale;
 
-/** Where inference runs: the GPU when the engine sees one ({@code AUTO}), always the CPU, or the GPU. */
+/** Device request for inference: the GPU if the engine detects one ({@code AUTO}), the CPU, or the GPU. */
 public enum Device {
     AUTO, CPU, GPU;
 

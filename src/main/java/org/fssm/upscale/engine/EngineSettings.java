@@ -56,26 +56,32 @@ public final class EngineSettings {
                 || System.getProperty("PYTORCH_LIBRARY_PATH") != null;
     }
 
-    /** Sets the DJL switches once per JVM, before the first engine access. */
+    /**
+     * Sets the DJL switches once per JVM, before the first engine access. A value the user already
+     * set as a system property wins. NOTE: the switches are JVM-wide, so they also apply to other
+     * DJL users in the same Fiji. If one of them loaded DJL first, its settings apply instead.
+     */
     public static synchronized void apply() {
         if (applied) {
             return;
         }
         applied = true;
-        System.setProperty("OPT_OUT_TRACKING", "true");
+        setIfAbsent("OPT_OUT_TRACKING", "true");
         if (isCudaDownloadAllowed()) {
-            // NOTE: untested here (no GPU, no internet). DJL downloads only when the requested
-            // flavour does not match the bundled CPU natives.
-            System.setProperty("ai.djl.offline", "false");
+            // NOTE: untested (no GPU, no internet where this was built). DJL downloads only when the
+            // requested flavour does not match the bundled CPU natives.
+            setIfAbsent("ai.djl.offline", "false");
             setIfAbsent("PYTORCH_FLAVOR", CUDA_FLAVOR);
             LOG.info("CUDA natives download allowed by the '{}' setting", CUDA_DOWNLOAD_KEY);
         } else {
-            System.setProperty("ai.djl.offline", "true");
+            setIfAbsent("ai.djl.offline", "true");
         }
         if (System.getenv("DJL_OFFLINE") != null) {
             LOG.warn("Environment variable DJL_OFFLINE={} overrides the plugin's offline setting",
                     System.getenv("DJL_OFFLINE"));
         }
+        LOG.debug("DJL settings: ai.djl.offline={}, OPT_OUT_TRACKING={}", System.getProperty("ai.djl.offline"),
+                System.getProperty("OPT_OUT_TRACKING"));
     }
 
     private static void setIfAbsent(String key, String value) {

@@ -28,16 +28,15 @@ public final class Engines {
     }
 
     /**
-     * Chooses the device for a request. AUTO takes the first GPU the engine sees, else the CPU.
+     * Chooses the device for a request. AUTO takes the first GPU the engine detects, else the CPU.
      * GPU without CUDA natives falls back to the CPU and adds a warning to {@code warnings}.
      */
     public static ai.djl.Device resolve(Device request, java.util.List<String> warnings) {
         Engine engine = pytorch();
-        int gpus = engine.getGpuCount();
         if (request == Device.CPU) {
             return ai.djl.Device.cpu();
         }
-        if (gpus > 0) {
+        if (engine.getGpuCount() > 0) {
             return ai.djl.Device.gpu(0);
         }
         if (request == Device.GPU) {

@@ -115,7 +115,7 @@ public final class FssmUpscaler {
     /**
      * Upscales planes, retrying a plane with tiles of half the side when a tile runs out of memory.
      *
-     * @throws UpscaleException if a plane is too small, holds NaN or infinite values, or memory runs
+     * @throws UpscaleException if a plane is too small, contains NaN or infinite values, or memory runs
      *     out even for the smallest tile
      * @throws UpscaleCancelledException if the listener cancels; outputs are then incomplete
      */

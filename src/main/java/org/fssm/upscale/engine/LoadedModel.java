@@ -91,12 +91,13 @@ public final class LoadedModel implements AutoCloseable {
     }
 
     /**
-     * Runs the network on one batch of tiles.
+     * Runs the network on one batch of tiles. Calls are serialised, so concurrent commands can
+     * share one cached model.
      *
      * @param input float32 values in (N, 3, h, w) order, RGB in [0, 1]
      * @param output receives the (N, 3, s·h, s·w) result; must have that many elements
      */
-    public void run(float[] input, int batch, int height, int width, float[] output) {
+    public synchronized void run(float[] input, int batch, int height, int width, float[] output) {
         try (NDManager manager = model.getNDManager().newSubManager()) {
             NDArray tensor = manager.create(input, new Shape(batch, 3, height, width));
             NDArray result = forward(model, manager, tensor).head();

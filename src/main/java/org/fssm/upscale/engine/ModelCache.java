@@ -32,7 +32,7 @@ public final class ModelCache {
         return model;
     }
 
-    /** Closes and forgets every cached model, releasing their native memory. */
+    /** Closes and removes every cached model, releasing their native memory. */
     public static synchronized void clear() {
         for (LoadedModel model : MODELS.values()) {
             model.close();

@@ -6,7 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * Where a TorchScript model comes from: a file the user chose, or one bundled in the plugin jar
+ * Origin of a TorchScript model: a file the user chose, or one bundled in the plugin jar
  * under {@code models/fssm-x<scale>.pt} with its card {@code models/fssm-x<scale>.json}.
  */
 public final class ModelSource {

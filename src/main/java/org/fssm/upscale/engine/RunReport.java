@@ -3,7 +3,7 @@ package org.fssm.upscale.engine;
 import java.util.List;
 
 /**
- * What a run did, for the log and the output image's Info property.
+ * Summary of one run, for the log and the output image's Info property.
  *
  * @param model model name, for example {@code fssm-x2.pt (bundled)} or a file path
  * @param scale upscaling factor

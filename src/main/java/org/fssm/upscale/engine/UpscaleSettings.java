@@ -6,8 +6,8 @@ import java.nio.file.Path;
  * Settings of one upscaling run, with the defaults of the dialog.
  *
  * @param scale upscaling factor, 2, 3 or 4 for the bundled models (any factor for a user's model)
- * @param tile side of the square input tile in pixels; a tile larger than the image shrinks to the
- *     image, rounded up to a multiple of 8, per axis
+ * @param tile side of the square input tile in pixels. Along an axis shorter than the tile, the
+ *     tile shrinks to that axis rounded up to a multiple of 8.
  * @param overlap pixels that neighbouring tiles share; the shared band is blended with linear ramps
  * @param low low percentile mapped to 0 for 16- and 32-bit data
  * @param high high percentile mapped to 1 for 16- and 32-bit data
@@ -21,7 +21,8 @@ public record UpscaleSettings(int scale, int tile, int overlap, double low, doub
     public static final int MIN_TILE = 16;
     /**
      * Largest tile side. The Mamba layers hold tensors of about d_inner · d_state · h · w elements
-     * (1920 · h · w for the lightweight FSSM), so 512 keeps them near 5 · 10^8, below 2^31.
+     * (72 · 10 · h · w for the bundled network's card), so 512 keeps them near 1.9 · 10^8, far
+     * below 2^31.
      */
     public static final int MAX_TILE = 512;
     /** Smallest plane side: mirror padding needs two pixels, and smaller planes carry no structure. */

@@ -99,6 +99,7 @@ public class FssmUpscalePlugIn implements PlugIn {
         if (macro != null && GraphicsEnvironment.isHeadless()) {
             return parseMacro(macro);
         }
+
         GenericDialog dialog = new GenericDialog(TITLE);
         dialog.addChoice("Scale", new String[] {"2", "3", "4"}, String.valueOf(options.scale));
         dialog.addNumericField("Tile (pixels)", options.tile, 0);
@@ -114,6 +115,7 @@ public class FssmUpscalePlugIn implements PlugIn {
         if (dialog.wasCanceled()) {
             return null;
         }
+
         options.scale = Integer.parseInt(dialog.getNextChoice());
         options.tile = (int) dialog.getNextNumber();
         options.overlap = (int) dialog.getNextNumber();

@@ -44,7 +44,7 @@ import org.fssm.upscale.imagej.OutputType;
  * Benchmark inference MODEL SIZE PYTHON SCRIPT   Java vs Python TorchScript on one SIZE x SIZE input
  * Benchmark tiling MODEL IMAGE                   untiled vs default tiles on a 256 x 256 image
  * Benchmark memory MODEL SIZE IMAGE16            peak resident memory of a SIZE x SIZE 16-bit x2 run
- * Benchmark leak MODEL RUNS IMAGE                resident memory over RUNS x2 runs of a 256 x 256 image
+ * Benchmark leak MODEL RUNS IMAGE [SIZE]         resident memory over RUNS x2 runs of a SIZE x SIZE crop
  * </pre>
  */
 public final class Benchmark {
@@ -60,7 +60,8 @@ public final class Benchmark {
             case "inference" -> inference(Path.of(args[1]), Integer.parseInt(args[2]), args[3], args[4]);
             case "tiling" -> tiling(Path.of(args[1]), args[2]);
             case "memory" -> memory(Path.of(args[1]), Integer.parseInt(args[2]), args[3]);
-            case "leak" -> leak(Path.of(args[1]), Integer.parseInt(args[2]), args[3]);
+            case "leak" -> leak(Path.of(args[1]), Integer.parseInt(args[2]), args[3],
+                    args.length > 4 ? Integer.parseInt(args[4]) : 256);
             default -> throw new IllegalArgumentException("Unknown part " + args[0]);
         }
         ModelCache.clear();
@@ -143,9 +144,11 @@ public final class Benchmark {
                 output.getWidth(), output.getHeight(), seconds);
     }
 
-    private static void leak(Path model, int runs, String image) {
+    private static void leak(Path model, int runs, String image, int size) {
         UpscaleSettings settings = UpscaleSettings.defaults(2).withDevice(Device.CPU).withModel(model);
         ImagePlus input = IJ.openImage(image);
+        input.setRoi(new Roi(0, 0, size, size));
+        input = input.crop();
         long afterFifth = 0;
         List<Long> samples = new ArrayList<>();
         for (int run = 1; run <= runs; run++) {
