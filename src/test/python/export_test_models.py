@@ -3,7 +3,7 @@
 Runs the training package's exporter (``python -m fssm.export``) for an untrained, seeded FSSM
 network at scales 2 (with golden input/output) and 3 (for the wrong-scale test). While the
 exporter is missing from the training package, writes a small convolution + pixel-shuffle
-stand-in with the same files and card fields instead, and says so.
+stand-in with the same files and card fields instead, and logs a warning.
 
 Exports are skipped when they are newer than every source file of the training package.
 """

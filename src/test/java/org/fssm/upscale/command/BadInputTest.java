@@ -1,7 +1,9 @@
 package org.fssm.upscale.command;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -11,16 +13,17 @@ import java.nio.file.Path;
 import java.util.Map;
 
 import ij.ImagePlus;
+import ij.WindowManager;
 import ij.process.ByteProcessor;
 import ij.process.FloatProcessor;
 
-import org.fssm.upscale.engine.FssmUpscaler;
+import org.fssm.upscale.engine.Device;
+import org.fssm.upscale.engine.ProgressListener;
 import org.fssm.upscale.engine.RunReport;
+import org.fssm.upscale.engine.UpscaleCancelledException;
 import org.fssm.upscale.engine.UpscaleSettings;
 import org.fssm.upscale.imagej.ImagePlusUpscaler;
 import org.fssm.upscale.imagej.OutputType;
-import org.fssm.upscale.engine.Device;
-import org.fssm.upscale.engine.ProgressListener;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -56,16 +59,24 @@ class BadInputTest {
         assertTrue(module.isCanceled(), "command should fail");
         assertNull(module.getOutput("result"), "no output image after a failure");
         String reason = module.getCancelReason();
-        assertTrue(reason.endsWith(".") && !reason.contains("\n") && !reason.contains("Exception"),
-                "one plain sentence: " + reason);
+        assertTrue(reason.endsWith("."), "ends as a sentence: " + reason);
+        assertFalse(reason.contains("\n"), "one line: " + reason);
+        assertFalse(reason.contains("Exception"), "no exception name: " + reason);
         return reason;
+    }
+
+    /** Asserts that the text contains each part, one assert per part. */
+    static void assertContains(String text, String... parts) {
+        for (String part : parts) {
+            assertTrue(text.contains(part), "expected '" + part + "' in: " + text);
+        }
     }
 
     @Test
     void onePixelImageRejected() throws Exception {
         ImagePlus image = new ImagePlus("dot.tif", new ByteProcessor(1, 1));
         String reason = failure(CommandRunner.inputs(image));
-        assertTrue(reason.contains("1 × 1 pixels") && reason.contains("at least 4 × 4"), reason);
+        assertContains(reason, "1 × 1 pixels", "at least 4 × 4");
     }
 
     @Test
@@ -73,7 +84,7 @@ class BadInputTest {
         FloatProcessor processor = new FloatProcessor(16, 16);
         processor.setf(3, 4, Float.NaN);
         String reason = failure(CommandRunner.inputs(new ImagePlus("nan.tif", processor)));
-        assertTrue(reason.contains("NaN"), reason);
+        assertContains(reason, "NaN");
     }
 
     @Test
@@ -81,7 +92,7 @@ class BadInputTest {
         FloatProcessor processor = new FloatProcessor(16, 16);
         processor.setf(3, 4, Float.POSITIVE_INFINITY);
         String reason = failure(CommandRunner.inputs(new ImagePlus("inf.tif", processor)));
-        assertTrue(reason.contains("infinite"), reason);
+        assertContains(reason, "infinite");
     }
 
     @Test
@@ -91,7 +102,7 @@ class BadInputTest {
         Map<String, Object> inputs = CommandRunner.inputs(smallImage());
         inputs.put("model", corrupt.toFile());
         String reason = failure(inputs);
-        assertTrue(reason.contains("not a valid TorchScript file") && reason.contains("corrupt.pt"), reason);
+        assertContains(reason, "not a valid TorchScript file", "corrupt.pt");
     }
 
     @Test
@@ -99,7 +110,7 @@ class BadInputTest {
         Map<String, Object> inputs = CommandRunner.inputs(smallImage());
         inputs.put("model", folder.resolve("absent.pt").toFile());
         String reason = failure(inputs);
-        assertTrue(reason.contains("Model file not found") && reason.contains("absent.pt"), reason);
+        assertContains(reason, "Model file not found", "absent.pt");
     }
 
     @Test
@@ -107,7 +118,7 @@ class BadInputTest {
         Map<String, Object> inputs = CommandRunner.inputs(smallImage());
         inputs.put("model", CommandRunner.model(3));
         String reason = failure(inputs);
-        assertTrue(reason.contains("upscales by 3") && reason.contains("scale=2 was requested"), reason);
+        assertContains(reason, "upscales by 3", "scale=2 was requested");
     }
 
     @Test
@@ -118,7 +129,7 @@ class BadInputTest {
         inputs.put("scale", "4");
         inputs.put("model", new File(""));
         String reason = failure(inputs);
-        assertTrue(reason.contains("No ×4 model is bundled") && reason.contains("models/fssm-x4.pt"), reason);
+        assertContains(reason, "No ×4 model is bundled", "models/fssm-x4.pt");
     }
 
     @Test
@@ -126,7 +137,7 @@ class BadInputTest {
         Map<String, Object> inputs = CommandRunner.inputs(smallImage());
         inputs.put("overlap", 16);
         String reason = failure(inputs);
-        assertTrue(reason.contains("Invalid overlap 16"), reason);
+        assertContains(reason, "Invalid overlap 16");
     }
 
     @Test
@@ -140,7 +151,7 @@ class BadInputTest {
         assertEquals(1, report.warnings().size(), "warnings");
         String warning = report.warnings().get(0);
         assertTrue(warning.startsWith("GPU requested, but the PyTorch engine found no CUDA device"), warning);
-        assertTrue(warning.contains("PYTORCH_LIBRARY_PATH") && warning.contains("cuda-download"), warning);
+        assertContains(warning, "PYTORCH_LIBRARY_PATH", "cuda-download");
     }
 
     @Test
@@ -161,9 +172,8 @@ class BadInputTest {
             }
         };
         ImagePlus image = new ImagePlus("cancel.tif", new ByteProcessor(40, 40));
-        org.junit.jupiter.api.Assertions.assertThrows(org.fssm.upscale.engine.UpscaleCancelledException.class,
+        assertThrows(UpscaleCancelledException.class,
                 () -> ImagePlusUpscaler.upscale(image, settings, OutputType.SAME, cancelAfterFirstTile));
-        assertNull(ij.WindowManager.getImage("cancel-FSSMx2.tif"), "no half-made image");
-        FssmUpscaler.class.getName();
+        assertNull(WindowManager.getImage("cancel-FSSMx2.tif"), "no half-made image");
     }
 }

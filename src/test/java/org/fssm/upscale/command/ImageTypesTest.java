@@ -103,8 +103,8 @@ class ImageTypesTest {
         assertEquals(calibration.yOrigin * scale, scaled.yOrigin, 1e-9, "y origin");
         String info = (String) output.getProperty("Info");
         assertNotNull(info, "Info property");
-        assertTrue(info.contains("FSSM Upscale: model=") && info.contains("scale=" + scale)
-                && info.contains("tile=") && info.contains("normalisation=") && info.contains("device="), info);
+        BadInputTest.assertContains(info, "FSSM Upscale: model=", "scale=" + scale, "scan=", "tile=",
+                "overlap=", "normalisation=", "device=");
         assertTrue(output.getTitle().endsWith("-FSSMx" + scale + ".tif"), output.getTitle());
         return output;
     }

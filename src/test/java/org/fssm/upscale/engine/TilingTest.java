@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Compares tiled with untiled upscaling through the public API on the untrained FSSM model. The
- * scan sees the whole tile, so tiles cannot match exactly; blending the overlap must keep the
+ * scan reads the whole tile, so tiles cannot match exactly. Blending the overlap must keep the
  * difference far below what is visible.
  */
 class TilingTest {
