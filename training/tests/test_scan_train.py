@@ -234,6 +234,22 @@ def test_selective_scan_uses_training_scan(cpu_extension):
     assert "_CpuScan" in type(y.grad_fn).__name__
 
 
+def test_mixed_dtypes_run_in_float64(cpu_extension):
+    inputs = scan_inputs(1, 4, 2, 3, 9)
+    inputs[2] = inputs[2].float()  # the network passes A as float32
+    inputs = [t.requires_grad_() for t in inputs]
+    y = scan_train.selective_scan_train(*inputs, "foh")
+    y.sum().backward()
+
+    assert y.dtype == torch.float64
+    assert inputs[2].grad.dtype == torch.float32
+    assert torch.allclose(y, selective_scan_ref(*[t.double() for t in inputs], "foh"))
+
+
+def test_any_other_device_available():
+    assert scan_train.is_available(torch.device("cuda"))
+
+
 def test_missing_compiler_falls_back(monkeypatch, caplog):
     monkeypatch.setattr(scan_train, "_cpu_extension", None)
     monkeypatch.setattr(scan_train, "_cpu_extension_error", None)

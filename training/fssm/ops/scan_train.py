@@ -405,11 +405,16 @@ def selective_scan_cpu(u, delta, A, B, C, D, delta_bias, mode: str, delta_softpl
 def selective_scan_train(u, delta, A, B, C, D, delta_bias, mode: str, delta_softplus: bool = True):
     """Run the selective scan with the hand-written backward on u's device.
 
-    Same contract and shapes as ``fssm.ops.scan_ref.selective_scan_ref``; inputs are float32
-    or float64 and already checked by ``fssm.scan.selective_scan``.
+    Same contract and shapes as ``fssm.ops.scan_ref.selective_scan_ref``, inputs already
+    checked by ``fssm.scan.selective_scan``. The scan runs in float64 if any input is float64,
+    else in float32, and y comes back in that dtype.
     """
     if mode not in MODE_CODES:
         raise ValueError(f"unknown scan mode {mode!r}; expected one of {', '.join(MODE_CODES)}")
+    tensors = (u, delta, A, B, C, D, delta_bias)
+    # One dtype for all, the widest given: a float64 model may still pass a float32 A.
+    dtype = torch.float64 if any(t.dtype == torch.float64 for t in tensors) else torch.float32
+    u, delta, A, B, C, D, delta_bias = (t.to(dtype) for t in tensors)
     if u.device.type == "cpu":
         return selective_scan_cpu(u, delta, A, B, C, D, delta_bias, mode, delta_softplus)
     return selective_scan_torch(u, delta, A, B, C, D, delta_bias, mode, delta_softplus)
