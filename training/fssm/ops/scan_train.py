@@ -21,7 +21,8 @@ The last token is held (u_L := u_{L-1}), so its Q term goes to u_{L-1} itself.
 Two implementations share that maths:
 
 - CPU: a C++ extension (``fssm/csrc/scan_cpu.cpp``) compiled on first use into
-  ``training/build/``. Without a working compiler ``is_available`` returns False and
+  ``training/build/`` (``~/.cache/fssm`` when the package directory is read-only).
+  Without a working compiler ``is_available`` returns False and
   ``fssm.scan.selective_scan`` falls back to autograd through the inference loop.
 - Any other device (CUDA): plain PyTorch tensor operations over the whole sequence,
   with a two-level (chunked) linear scan. It is also what the tests check on CPU.
@@ -125,10 +126,10 @@ def hold_weights_and_slopes(z: torch.Tensor, mode: str):
 def _linear_scan(decay: torch.Tensor, drive: torch.Tensor) -> torch.Tensor:
     """Solve h_t = decay_t h_(t-1) + drive_t along dim -2 (tokens), from h_(-1) = 0.
 
-    Two levels of sqrt(L) sequential steps each: all chunks of T tokens are scanned at once
-    from a zero state, then the chunk start states are carried across chunks, then added
-    back times the running decay inside each chunk (a product of decays, never a quotient,
-    so nothing overflows when decays are tiny).
+    The scan takes two levels of about sqrt(L) sequential steps each. First all chunks of T
+    tokens are scanned at once from a zero state. Then the chunk start states are carried
+    across chunks and added back times the running decay inside each chunk. That running
+    decay is a product of decays, never a quotient, so nothing overflows when decays are tiny.
     """
     length = decay.shape[-2]
     chunk = max(1, math.isqrt(length - 1) + 1) if length > 1 else 1
@@ -254,6 +255,13 @@ def _cpu_build_tag() -> str:
     return digest.hexdigest()[:12]
 
 
+def _build_root() -> Path:
+    """Return training/build in a source checkout, else a per-user cache (an installed package may be read-only)."""
+    if os.access(_BUILD_ROOT.parent, os.W_OK):
+        return _BUILD_ROOT
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "fssm"
+
+
 def load_cpu_extension():
     """Compile (first use only) and import the C++ scan; raise RuntimeError saying why it cannot be built."""
     global _cpu_extension, _cpu_extension_error
@@ -278,7 +286,7 @@ def load_cpu_extension():
         )
         raise RuntimeError(_cpu_extension_error)
 
-    build_dir = _BUILD_ROOT / f"scan_cpu_{_cpu_build_tag()}"
+    build_dir = _build_root() / f"scan_cpu_{_cpu_build_tag()}"
     build_dir.mkdir(parents=True, exist_ok=True)
     LOG.info("loading the CPU training scan from %s (compiles on first use, about a minute)", build_dir)
     try:
