@@ -1,10 +1,14 @@
 import java.io.File;
+import java.nio.ByteBuffer;
+import java.security.MessageDigest;
 import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 
 import ij.IJ;
 import ij.ImagePlus;
+import ij.ImageStack;
 
 import org.scijava.Context;
 import org.scijava.command.CommandInfo;
@@ -20,8 +24,9 @@ import org.scijava.command.CommandService;
  * java -cp 'fiji/jars/*:fiji/jars/linux64/*' update-site/src/RunInFiji.java INPUT.tif OUTPUT.tif [MODEL.pt]
  * </pre>
  *
- * <p>Exit status 0 when the command produced an image of twice the input's width and height,
- * 1 otherwise. Without MODEL the command uses the model bundled in the plugin jar.
+ * <p>Exit status 0 when the command produced an image of twice the input's width and height and
+ * of the input's bit depth, and left the input's pixels unchanged; 1 otherwise. Without MODEL the
+ * command uses the model bundled in the plugin jar.
  */
 public final class RunInFiji {
 
@@ -36,6 +41,7 @@ public final class RunInFiji {
         if (input == null) {
             fail("ImageJ could not open " + args[0]);
         }
+        String inputDigest = pixelDigest(input);
 
         try (Context context = new Context()) {
             CommandService commands = context.service(CommandService.class);
@@ -69,12 +75,45 @@ public final class RunInFiji {
             if (result.getWidth() != 2 * input.getWidth() || result.getHeight() != 2 * input.getHeight()) {
                 fail("Expected a result of twice the input's size");
             }
+            if (result.getBitDepth() != input.getBitDepth()) {
+                fail("Expected a " + input.getBitDepth() + "-bit result, got " + result.getBitDepth() + "-bit");
+            }
+            if (!pixelDigest(input).equals(inputDigest)) {
+                fail("The command changed the input image's pixels");
+            }
             if (!IJ.saveAsTiff(result, args[1])) {
                 fail("Could not save " + args[1]);
             }
         }
         // PyTorch's thread pools would keep the JVM alive.
         System.exit(0);
+    }
+
+    /** Returns the SHA-256 of every pixel of every plane, to detect changes to the input. */
+    private static String pixelDigest(ImagePlus image) throws Exception {
+        MessageDigest sha256 = MessageDigest.getInstance("SHA-256");
+        ImageStack stack = image.getStack();
+        for (int plane = 1; plane <= stack.getSize(); plane++) {
+            Object pixels = stack.getPixels(plane);
+            if (pixels instanceof byte[] bytes) {
+                sha256.update(bytes);
+            } else if (pixels instanceof short[] shorts) {
+                ByteBuffer buffer = ByteBuffer.allocate(shorts.length * Short.BYTES);
+                buffer.asShortBuffer().put(shorts);
+                sha256.update(buffer.array());
+            } else if (pixels instanceof float[] floats) {
+                ByteBuffer buffer = ByteBuffer.allocate(floats.length * Float.BYTES);
+                buffer.asFloatBuffer().put(floats);
+                sha256.update(buffer.array());
+            } else if (pixels instanceof int[] ints) {
+                ByteBuffer buffer = ByteBuffer.allocate(ints.length * Integer.BYTES);
+                buffer.asIntBuffer().put(ints);
+                sha256.update(buffer.array());
+            } else {
+                fail("Unexpected pixel array " + pixels.getClass() + " in plane " + plane);
+            }
+        }
+        return HexFormat.of().formatHex(sha256.digest());
     }
 
     private static void fail(String message) {

@@ -29,7 +29,7 @@ CLASS_ENTRIES = {
 
 class StripCommentLinesTest(unittest.TestCase):
 
-    def test_cases(self):
+    def test_comment_text_dropped(self):
         cases = [
             (b"#date\nkey=value\n", b"\nkey=value\n"),
             (b"key=value\n#date\n", b"key=value\n\n"),
@@ -47,7 +47,7 @@ class StripCommentLinesTest(unittest.TestCase):
 
 class UnversionedTest(unittest.TestCase):
 
-    def test_cases(self):
+    def test_version_stripped(self):
         cases = [
             ("jars/api-0.36.0.jar", "jars/api.jar"),
             ("jars/pytorch-jni-2.7.1-0.36.0.jar", "jars/pytorch-jni.jar"),
