@@ -49,6 +49,11 @@ public final class Engines {
 
     /** Returns the one sentence a user sees when a GPU was requested but no CUDA natives loaded. */
     static String gpuUnavailableMessage() {
+        if (EngineSettings.hasLibraryOverride()) {
+            return "GPU requested, but the PyTorch engine found no CUDA device with the libtorch in"
+                    + " PYTORCH_LIBRARY_PATH, so FSSM Upscale runs on the CPU; check that it is a CUDA 12.8 build of"
+                    + " libtorch " + libtorchVersion() + " and that PYTORCH_FLAVOR=" + EngineSettings.CUDA_FLAVOR + ".";
+        }
         return "GPU requested, but the PyTorch engine found no CUDA device (it runs the bundled CPU natives),"
                 + " so FSSM Upscale runs on the CPU; to use a GPU, set PYTORCH_LIBRARY_PATH to a CUDA 12.8"
                 + " build of libtorch " + libtorchVersion() + " with PYTORCH_FLAVOR=" + EngineSettings.CUDA_FLAVOR
