@@ -82,8 +82,12 @@ function isImageName(name) {
 		|| endsWith(lower, ".jpg") || endsWith(lower, ".jpeg");
 }
 
-// Checks the file's header, so that a text file named .tif is skipped instead of aborting open().
+// Checks the file's header, so that a text file named .tif is skipped: open() would show it in
+// the text editor, or abort the macro headless.
 // NOTE: a file with a valid header but damaged pixel data still aborts the macro in open().
 function canOpen(path) {
-	return call("ij.io.Opener.getFileFormat", path) != "unknown";
+	format = call("ij.io.Opener.getFileFormat", path);
+	if (format == "tif" || format == "png" || format == "jpg" || format == "gif" || format == "bmp")
+		return true;
+	return false;
 }

@@ -25,10 +25,10 @@ import org.slf4j.LoggerFactory;
 
 /** {@code fssm evaluate}: PSNR and SSIM of the network and of bicubic on a folder of benchmark images. */
 @Command(name = "evaluate", sortOptions = false, mixinStandardHelpOptions = true,
-        description = {"Measures PSNR and SSIM on a folder of high-resolution benchmark images with the protocol",
-                "of super-resolution papers: bicubic LR input rounded to 8-bit, BT.601 luma rounded to whole",
-                "levels, `scale` pixels cut at every border. Prints the network next to bicubic, per image",
-                "and the mean."},
+        description = {"Measures PSNR and SSIM of the network and of bicubic on benchmark images.",
+                "Follows the protocol of super-resolution papers, as python3 -m fssm.evaluate does: bicubic LR"
+                        + " input rounded to 8-bit, BT.601 luma rounded to whole levels, `scale` pixels cut at every"
+                        + " border. Prints one row per image and method, and the means."},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:every image was measured", "1:an image or the model failed",
                 "2:invalid command line or option value"})
@@ -38,8 +38,8 @@ final class EvaluateCommand implements Callable<Integer> {
 
     /**
      * Requested tile side. The engine shrinks each tile axis to the image side rounded up to a
-     * multiple of 8, so LR images up to 512 pixels run as one tile, as the Python evaluation runs
-     * them; only larger ones are tiled.
+     * multiple of 8. So an LR image up to 512 pixels runs as one tile, as in the Python evaluation,
+     * and only larger ones are tiled.
      */
     private static final int WHOLE_IMAGE_TILE = UpscaleSettings.MAX_TILE;
 

@@ -30,9 +30,10 @@ import org.slf4j.LoggerFactory;
 
 /** {@code fssm upscale}: upscales image files and folders into TIFF files. */
 @Command(name = "upscale", sortOptions = false, mixinStandardHelpOptions = true,
-        description = {"Upscales images (TIFF stacks and hyperstacks, PNG, JPEG) into TIFF files named",
-                "<name>-FSSMx<scale>.tif that keep the calibration (pixel size divided by the scale)",
-                "and the channel, slice and frame layout. The input files are only read."},
+        description = {"Upscales image files and folders into TIFF files.",
+                "Reads TIFF (stacks and hyperstacks), PNG and JPEG with ImageJ 1.x and writes <name>-FSSMx<scale>.tif,"
+                        + " which keeps the calibration (pixel size divided by the scale) and the channel, slice and"
+                        + " frame layout. The input files are only read."},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:every input was upscaled", "1:an input or the model failed (the others were still processed)",
                 "2:invalid command line, option value or output folder"})
@@ -97,6 +98,10 @@ final class UpscaleCommand implements Callable<Integer> {
             description = "Draw a progress bar on standard error when it is a terminal (default: ${DEFAULT-VALUE}).")
     private boolean progress;
 
+    @Option(names = "--dry-run",
+            description = "Open every input and print its size and output name, without loading the model or writing.")
+    private boolean dryRun;
+
     private final Set<String> shownWarnings = new HashSet<>();
 
     @Override
@@ -115,8 +120,10 @@ final class UpscaleCommand implements Callable<Integer> {
             LOG.info("Skipped {} files without an image suffix", collected.skipped());
         }
 
-        // Loading the model once up front reports a missing model in one line instead of once per file.
-        FssmUpscaler.create(settings);
+        if (!dryRun) {
+            // Loading the model once up front reports a missing model in one line instead of once per file.
+            FssmUpscaler.create(settings);
+        }
 
         TerminalProgress bar = new TerminalProgress(err, progress && System.console() != null);
         List<InputFiles.Source> sources = collected.sources();
@@ -146,9 +153,9 @@ final class UpscaleCommand implements Callable<Integer> {
 
         int succeeded = sources.size() - failed;
         boolean allDone = failed == 0 && collected.errors().isEmpty();
-        // A single input's error line already says everything.
+        // For a single input, its own error line is the whole report.
         if (sources.size() + collected.errors().size() > 1) {
-            err.println("fssm: " + succeeded + " of " + sources.size() + " files upscaled"
+            err.println("fssm: " + succeeded + " of " + sources.size() + (dryRun ? " files readable" : " files upscaled")
                     + (failed > 0 ? ", " + failed + " failed" : "")
                     + (collected.errors().isEmpty() ? "" : ", " + collected.errors().size() + " arguments without images")
                     + ".");
@@ -169,6 +176,11 @@ final class UpscaleCommand implements Callable<Integer> {
         }
         long start = System.nanoTime();
         ImagePlus image = ImageFiles.open(source.file());
+        if (dryRun) {
+            return String.format(Locale.ROOT, "%s -> %s (%d x %d, %d planes, %d-bit; dry run, nothing written)",
+                    source.file(), target, image.getWidth(), image.getHeight(), image.getStackSize(),
+                    image.getBitDepth());
+        }
         ImagePlusUpscaler.Result result = ImagePlusUpscaler.upscale(image, settings, outputType, bar);
         createFolder(folder);
         ImageFiles.saveTiff(result.image(), target, overwrite);
@@ -217,7 +229,7 @@ final class UpscaleCommand implements Callable<Integer> {
 
     /** Creates {@code --out} and checks that it is writable before any image is upscaled. */
     private void prepareOutputFolder() {
-        if (out == null) {
+        if (out == null || dryRun) {
             return;
         }
         try {

@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -114,13 +116,19 @@ class MacroFilesTest {
         PrintStream original = System.out;
         ByteArrayOutputStream buffer = new ByteArrayOutputStream();
         System.setOut(new PrintStream(buffer, true, StandardCharsets.UTF_8));
+        // ImageJ 1.x hands exceptions of commands to a handler that shows a window, which headless
+        // ImageJ cannot, so they are recorded and printed with the log.
+        StringWriter exceptions = new StringWriter();
+        IJ.setExceptionHandler(exception -> exception.printStackTrace(new PrintWriter(exceptions)));
         String returned;
         try {
             returned = IJ.runMacro(Files.readString(file), argument);
         } finally {
             System.setOut(original);
+            IJ.setExceptionHandler(null);
         }
         String log = buffer.toString(StandardCharsets.UTF_8);
+        assertEquals("", exceptions.toString(), "exceptions in ImageJ commands; log: " + log);
         assertTrue(returned == null || !returned.equals("[aborted]"), "macro aborted: " + log);
         return log;
     }
