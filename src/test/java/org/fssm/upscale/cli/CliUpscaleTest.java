@@ -82,6 +82,23 @@ class CliUpscaleTest {
         assertEquals(32, result.getWidth());
     }
 
+    @Test
+    void dryRunWritesNothing() throws IOException {
+        Path folder = Files.createDirectory(temp.resolve("batch"));
+        assertTrue(new FileSaver(IJ.createImage("a", "8-bit ramp", 20, 10, 1)).saveAsTiff(folder.resolve("a.tif").toString()),
+                "test image written");
+        Files.writeString(folder.resolve("b.tif"), "text");
+        Path out = temp.resolve("out");
+
+        CliRunner.Run run = CliRunner.run("upscale", folder.toString(), "--out", out.toString(), "--dry-run");
+
+        assertEquals(FssmCli.EXIT_FAILED, run.exitCode(), run.err());
+        assertTrue(run.out().contains("a-FSSMx2.tif (20 x 10, 1 planes, 8-bit; dry run, nothing written)"), run.out());
+        assertTrue(run.err().contains("b.tif: not an image"), run.err());
+        assertTrue(run.err().contains("1 of 2 files readable, 1 failed."), run.err());
+        assertTrue(Files.notExists(out), "no output folder");
+    }
+
     private static List<Path> filesIn(Path folder) throws IOException {
         try (Stream<Path> files = Files.walk(folder)) {
             return files.filter(Files::isRegularFile).toList();
