@@ -8,6 +8,7 @@ import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.UUID;
 import java.util.function.Supplier;
 
 import ij.ImagePlus;
@@ -29,8 +30,8 @@ public final class ImageFiles {
     /**
      * Opens an image (TIFF with stacks and hyperstacks, PNG, JPEG, BMP, GIF) with its calibration.
      *
-     * @throws UpscaleException when the file is missing or ImageJ 1.x cannot read it; the message
-     *     leaves out the file name, which the caller prints in front of it
+     * @throws UpscaleException when the file is missing or ImageJ 1.x cannot read it. The message
+     *     leaves out the file name because the caller prints it in front.
      */
     public static ImagePlus open(Path file) {
         if (!Files.exists(file)) {
@@ -58,7 +59,10 @@ public final class ImageFiles {
         Path folder = target.toAbsolutePath().getParent();
         Path temporary;
         try {
-            temporary = Files.createTempFile(folder, "." + target.getFileName() + ".", ".part");
+            // Created empty with the default permissions (umask), not createTempFile's 0600, so
+            // that the renamed output is readable like any other file the user writes.
+            temporary = folder.resolve("." + target.getFileName() + "." + UUID.randomUUID() + ".part");
+            Files.createFile(temporary);
         } catch (IOException e) {
             throw new UpscaleException("cannot write to the folder " + folder + " (" + e + ");"
                     + " check that it exists and is writable, or choose another with --out.", e);
