@@ -25,19 +25,25 @@ import javax.tools.ToolProvider;
 import ij.IJ;
 import ij.ImagePlus;
 
+import groovy.lang.Binding;
+import groovy.lang.GroovyShell;
+
+import org.fssm.upscale.TestModels;
 import org.fssm.upscale.command.FssmUpscaleCommand;
 import org.fssm.upscale.engine.UpscaleSettings;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.scijava.Context;
 import org.scijava.ItemIO;
+import org.scijava.command.CommandService;
 import org.scijava.plugin.Parameter;
 
 /**
- * Checks the files of examples/: the sample image is what its generator makes, and the Groovy and
- * Jython scripts name only classes, methods and command parameters that exist. No Groovy or Jython
- * runtime is on the test classpath, so the scripts are checked by reading them, not run.
+ * Checks the files of examples/: the sample image is what its generator makes, the Groovy script
+ * runs, and both scripts name only classes, methods and command parameters that exist. No Jython
+ * runtime is on the test classpath, so the Jython script is only read.
  */
 class ExamplesTest {
 
@@ -109,10 +115,41 @@ class ExamplesTest {
             assertNotNull(field.getAnnotation(Parameter.class), key.group(1) + " is a command parameter");
             keys++;
         }
-        assertEquals(8, keys, "command.run passes image, scale, tile, overlap, low, high, device and output");
+        assertEquals(9, keys, "command.run passes image, scale, tile, overlap, low, high, device, output and model");
         Field result = FssmUpscaleCommand.class.getDeclaredField("result");
         assertEquals(ItemIO.OUTPUT, result.getAnnotation(Parameter.class).type());
         assertTrue(script.contains("getOutput(\"result\")"), "script reads the command's result");
+    }
+
+    /**
+     * Runs examples/upscale.groovy as Fiji's script editor would, with the {@code #@} parameter
+     * lines removed and their values bound: a SciJava context supplies the CommandService.
+     */
+    @Test
+    void groovyScriptRuns() throws IOException {
+        String script = Files.readString(EXAMPLES.resolve("upscale.groovy")).replaceAll("(?m)^#@.*$", "");
+        ImagePlus image = IJ.createImage("cells", "8-bit ramp", 16, 16, 1);
+        Context context = new Context();
+        try {
+            Binding binding = new Binding();
+            binding.setVariable("image", image);
+            binding.setVariable("command", context.service(CommandService.class));
+            binding.setVariable("scale", "2");
+            binding.setVariable("model", TestModels.model(2).toFile());
+
+            new GroovyShell(binding).evaluate(script);
+
+            ImagePlus result = (ImagePlus) binding.getVariable("result");
+            assertEquals("cells-FSSMx2.tif", result.getTitle());
+            assertEquals(32, result.getWidth());
+            assertEquals(8, result.getBitDepth());
+            ImagePlus apiResult = (ImagePlus) binding.getVariable("apiResult");
+            assertEquals(32, apiResult.getWidth());
+            assertEquals(32, apiResult.getHeight());
+            assertEquals(32, apiResult.getBitDepth());
+        } finally {
+            context.dispose();
+        }
     }
 
     private static Map<String, Class<?>> imports(String script, boolean jython) throws ClassNotFoundException {
