@@ -111,7 +111,7 @@ def dense_flops(network: torch.nn.Module, x: torch.Tensor) -> int:
 
 
 def scan_flops(network: torch.nn.Module, x: torch.Tensor) -> int:
-    """An estimate of the scan's FLOPs: about 12 per token, channel and state (decay, input term, update, output)."""
+    """Estimate the scan's FLOPs: about 12 per token, channel and state (decay, input term, update, output)."""
     config = network.config
     tokens = x.shape[2] * x.shape[3]
     return 12 * tokens * 4 * config.d_inner * config.d_state * sum(config.depths)

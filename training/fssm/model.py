@@ -159,7 +159,7 @@ class DilatedDepthwiseConv2d(nn.Conv2d):
     PyTorch's CPU backward of dilated depthwise convolutions is extremely slow (6.8 s for one
     batch of 8 x 72 x 48 x 48 in torch 1.13, against 0.11 s without dilation). A dilation-2
     convolution only mixes pixels of the same row and column parity, so the image is split
-    into its four parity sub-images (pixel unshuffle), each gets a plain 3x3 depthwise
+    into its four parity sub-images (pixel unshuffle). Each gets a plain 3x3 depthwise
     convolution with the same weights, and pixel shuffle puts them back. The weights and the
     result are those of the dilated convolution; the exported network uses the plain form.
     """

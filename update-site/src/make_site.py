@@ -335,7 +335,7 @@ def build_records(files: list[SiteFile], timestamp: str,
     records[0].dependencies = [(unversioned(record.filename), record.timestamp) for record in records[1:]]
 
     # Published files that this build no longer ships stay listed without a current version,
-    # which tells the updater to uninstall them.
+    # so that the updater uninstalls them.
     for obsolete in previous.values():
         if obsolete.checksum is not None:
             obsolete.previous.append(retired_version(obsolete, timestamp))

@@ -124,7 +124,7 @@ inline void hold_weights(T z, T e, T& p, T& q, T& dp, T& dq) {
 }
 
 // Channels scanned together, one per vector lane. A tile never crosses a group, so all its
-// lanes read the same B and C values; a group whose size is not a multiple of kLanes ends
+// lanes read the same B and C values. A group whose size is not a multiple of kLanes ends
 // in a tile whose spare lanes repeat its first channel and are never written back.
 constexpr int64_t kLanes = 8;
 

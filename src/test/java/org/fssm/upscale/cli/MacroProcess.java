@@ -8,9 +8,9 @@ import ij.ImagePlus;
 import ij.WindowManager;
 
 /**
- * Runs a macro on a cropped image in a JVM with a display (an X server such as Xvfb), because
- * ImageJ 1.x's Duplicate, Size and Combine commands build a dialog even when a macro supplies the
- * values, which a headless JVM rejects. Prints {@code RESULT title|width|height|bitDepth}.
+ * Runs a macro on a cropped image in a JVM with a display (an X server such as Xvfb). ImageJ
+ * 1.x's Duplicate, Size and Combine commands build a dialog even when a macro supplies the
+ * values, and a headless JVM rejects that dialog. Prints {@code RESULT title|width|height|bitDepth}.
  *
  * <p>Arguments: macro file, macro argument, image file, crop x, y, width, height.
  */
