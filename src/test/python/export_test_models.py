@@ -5,6 +5,10 @@ network at scales 2 (with golden input/output) and 3 (for the wrong-scale test).
 exporter is missing from the training package, writes a small convolution + pixel-shuffle
 stand-in with the same files and card fields instead, and logs a warning.
 
+Also writes two x2 convolution models whose allocation fails on large tiles
+(``allocation-fails-above-4096px-x2.pt``) or on every tile (``allocation-fails-above-64px-x2.pt``), so
+that the plugin's retry with smaller tiles meets a real libtorch allocation failure.
+
 Exports are skipped when they are newer than every source file of the training package.
 """
 
@@ -78,6 +82,42 @@ def export_stand_in(out: pathlib.Path) -> None:
         (out / f"fssm-x{scale}.json").write_text(json.dumps(card, indent=2))
 
 
+# Tile sizes, in pixels, above which the allocation-failure models fail. 64 pixels fail every
+# tile the plugin makes (at least 16 x 16) but not the 8 x 8 input that measures the scale.
+ALLOCATION_LIMITS = {"above-4096px": 4096, "above-64px": 64}
+
+
+def allocation_failure_files(out: pathlib.Path) -> list:
+    return [out / f"allocation-fails-{name}-x2.pt" for name in ALLOCATION_LIMITS]
+
+
+def export_allocation_failure_models(out: pathlib.Path) -> None:
+    """Write x2 models that request an impossible buffer when a tile has more than a set number of pixels."""
+    import torch
+
+    class FailsAboveSize(torch.nn.Module):
+        def __init__(self, max_pixels: int):
+            super().__init__()
+            self.max_pixels = max_pixels
+            self.conv = torch.nn.Conv2d(3, 12, 3, padding=1)
+            self.shuffle = torch.nn.PixelShuffle(2)
+
+        def forward(self, x):
+            y = self.shuffle(self.conv(x))
+            if x.size(2) * x.size(3) > self.max_pixels:
+                # 2^48 floats (4 PiB) exceed the 47-bit user address space of x86-64 Linux, so
+                # the allocation fails whatever the overcommit setting. Using the buffer keeps
+                # TorchScript from removing the allocation as dead code.
+                impossible = torch.empty([1 << 48], dtype=torch.float32)
+                y = y + impossible[0]
+            return y
+
+    for (name, max_pixels), path in zip(ALLOCATION_LIMITS.items(), allocation_failure_files(out)):
+        torch.manual_seed(0)
+        torch.jit.script(FailsAboveSize(max_pixels).eval()).save(str(path))
+        LOG.info("wrote %s (allocation fails above %d pixels per tile)", path, max_pixels)
+
+
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -86,6 +126,8 @@ def main() -> int:
     args = parser.parse_args()
     args.out = args.out.resolve()
     args.out.mkdir(parents=True, exist_ok=True)
+    if not all(path.exists() for path in allocation_failure_files(args.out)):
+        export_allocation_failure_models(args.out)
     if up_to_date(args.out, args.training):
         LOG.info("test models in %s are up to date", args.out)
         return 0

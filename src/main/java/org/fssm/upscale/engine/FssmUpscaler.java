@@ -133,8 +133,6 @@ public final class FssmUpscaler {
                     tiles += upscaler.tileCount(job.width(), job.height());
                     break;
                 } catch (TileMemoryException e) {
-                    // NOTE: no test triggers this path, because PyTorch's CPU allocator cannot be made
-                    // to fail on demand; it was checked by reading only.
                     int[] smaller = {tile[0] / 2, tile[1] / 2};
                     if (Math.min(smaller[0], smaller[1]) < UpscaleSettings.MIN_TILE) {
                         throw new UpscaleException("Not enough memory to upscale even a " + tile[0] + " × "
@@ -168,7 +166,8 @@ public final class FssmUpscaler {
             width = Math.max(width, job.width());
             height = Math.max(height, job.height());
         }
-        return new int[] {TileGrid.tileSize(width, settings.tile()), TileGrid.tileSize(height, settings.tile())};
+        return new int[] {TileGrid.tileSize(width, settings.tile(), settings.overlap()),
+                TileGrid.tileSize(height, settings.tile(), settings.overlap())};
     }
 
     /** Returns the settings this upscaler was created with. */

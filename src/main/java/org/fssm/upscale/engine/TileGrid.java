@@ -34,10 +34,27 @@ final class TileGrid {
         }
     }
 
-    /** Returns the tile side for an axis: the requested tile, or the axis rounded up to 8 if shorter. */
-    static int tileSize(int size, int requested) {
-        int rounded = (size + 7) / 8 * 8;
-        return Math.min(requested, Math.max(rounded, UpscaleSettings.MIN_TILE));
+    /**
+     * Returns the tile side for an axis of {@code size} pixels, at most {@code requested}.
+     *
+     * <p>An axis shorter than the requested tile is one tile of the axis length. A longer axis
+     * keeps the number of tiles the requested side needs, and each tile shrinks to the smallest
+     * side that still covers the axis with the overlap. The scan's cost grows with every pixel of
+     * a tile, so a 256-pixel axis as 3 tiles of 96 costs 44 % less than as 3 tiles of 128. Sides
+     * are rounded up to a multiple of 8 and kept above twice the overlap.
+     */
+    static int tileSize(int size, int requested, int overlap) {
+        if (size <= requested) {
+            return Math.min(requested, Math.max(roundUpTo8(size), UpscaleSettings.MIN_TILE));
+        }
+        int count = starts(size, requested, overlap).length;
+        int covering = (size + (count - 1) * overlap + count - 1) / count;
+        int side = roundUpTo8(Math.max(covering, 2 * overlap + 1));
+        return Math.min(requested, Math.max(side, UpscaleSettings.MIN_TILE));
+    }
+
+    private static int roundUpTo8(int pixels) {
+        return (pixels + 7) / 8 * 8;
     }
 
     static int[] starts(int size, int tile, int overlap) {

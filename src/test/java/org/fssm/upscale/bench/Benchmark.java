@@ -32,6 +32,7 @@ import org.fssm.upscale.engine.LoadedModel;
 import org.fssm.upscale.engine.ModelCache;
 import org.fssm.upscale.engine.ModelSource;
 import org.fssm.upscale.engine.ProgressListener;
+import org.fssm.upscale.engine.UpscaleCancelledException;
 import org.fssm.upscale.engine.UpscaleSettings;
 import org.fssm.upscale.imagej.ImagePlusUpscaler;
 import org.fssm.upscale.imagej.OutputType;
@@ -43,7 +44,8 @@ import org.fssm.upscale.imagej.OutputType;
  * <pre>
  * Benchmark inference MODEL SIZE PYTHON SCRIPT   Java vs Python TorchScript on one SIZE x SIZE input
  * Benchmark tiling MODEL IMAGE                   untiled vs default tiles on a 256 x 256 image
- * Benchmark memory MODEL SIZE IMAGE16            peak resident memory of a SIZE x SIZE 16-bit x2 run
+ * Benchmark memory MODEL SIZE IMAGE16 [TILES]    peak resident memory of a SIZE x SIZE 16-bit x2 run,
+ *                                                traced per tile (TILES stops the run after that many)
  * Benchmark leak MODEL RUNS IMAGE [SIZE]         resident memory over RUNS x2 runs of a SIZE x SIZE crop
  * </pre>
  */
@@ -59,7 +61,8 @@ public final class Benchmark {
         switch (args[0]) {
             case "inference" -> inference(Path.of(args[1]), Integer.parseInt(args[2]), args[3], args[4]);
             case "tiling" -> tiling(Path.of(args[1]), args[2]);
-            case "memory" -> memory(Path.of(args[1]), Integer.parseInt(args[2]), args[3]);
+            case "memory" -> memory(Path.of(args[1]), Integer.parseInt(args[2]), args[3],
+                    args.length > 4 ? Integer.parseInt(args[4]) : Integer.MAX_VALUE);
             case "leak" -> leak(Path.of(args[1]), Integer.parseInt(args[2]), args[3],
                     args.length > 4 ? Integer.parseInt(args[4]) : 256);
             default -> throw new IllegalArgumentException("Unknown part " + args[0]);
@@ -129,19 +132,65 @@ public final class Benchmark {
                 psnr(untiled, tiled));
     }
 
-    private static void memory(Path model, int size, String image) {
+    private static void memory(Path model, int size, String image, int maxTiles) {
         UpscaleSettings settings = UpscaleSettings.defaults(2).withDevice(Device.CPU).withModel(model);
         ImagePlusUpscaler.upscale(sixteenBit(image, 32), settings, OutputType.SAME, ProgressListener.NONE);
         long baseline = procStatus("VmHWM");
         ImagePlus input = sixteenBit(image, size);
+        PeakTrace trace = new PeakTrace(maxTiles);
         long start = System.nanoTime();
-        ImagePlus output = ImagePlusUpscaler.upscale(input, settings, OutputType.SAME, ProgressListener.NONE).image();
+        String outcome;
+        try {
+            ImagePlus output = ImagePlusUpscaler.upscale(input, settings, OutputType.SAME, trace).image();
+            outcome = "output " + output.getWidth() + "x" + output.getHeight();
+        } catch (UpscaleCancelledException e) {
+            outcome = "stopped after " + trace.tiles + " of " + trace.tileCount + " tiles";
+        }
         double seconds = (System.nanoTime() - start) / 1e9;
         long peak = procStatus("VmHWM");
         print("| memory, %dx%d 16-bit x2, model %s | peak RSS %d MiB after warm-up, %d MiB during the run"
-                + " (+%d MiB) | output %dx%d | %.1f s |",
+                + " (+%d MiB) | %s | %.1f s |",
                 size, size, model.getFileName(), baseline / 1024, peak / 1024, (peak - baseline) / 1024,
-                output.getWidth(), output.getHeight(), seconds);
+                outcome, seconds);
+        print("peak RSS (MiB) after tile: %s", trace.samples);
+    }
+
+    /** Records the peak resident memory after tiles 1, 2, 5, 10, 20, 50, ... and stops after a number of tiles. */
+    private static final class PeakTrace implements ProgressListener {
+
+        private final int maxTiles;
+        private final List<String> samples = new ArrayList<>();
+        private int tiles;
+        private int tileCount;
+
+        PeakTrace(int maxTiles) {
+            this.maxTiles = maxTiles;
+        }
+
+        @Override
+        public void tileDone(int plane, int planeCount, int tile, int count) {
+            tiles++;
+            tileCount = count * planeCount;
+            if (isSampled(tiles) || tiles == tileCount || tiles == maxTiles) {
+                samples.add(tiles + ": " + procStatus("VmHWM") / 1024);
+                System.out.println("tile " + tiles + " of " + tileCount + ", peak RSS " + procStatus("VmHWM") / 1024
+                        + " MiB");
+            }
+        }
+
+        private static boolean isSampled(int tile) {
+            for (int decade = 1; decade <= tile; decade *= 10) {
+                if (tile == decade || tile == 2 * decade || tile == 5 * decade) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        @Override
+        public boolean isCancelled() {
+            return tiles >= maxTiles;
+        }
     }
 
     private static void leak(Path model, int runs, String image, int size) {

@@ -1,0 +1,70 @@
+package org.fssm.upscale.engine;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Random;
+
+import net.imglib2.Cursor;
+import net.imglib2.RandomAccessibleInterval;
+import net.imglib2.img.Img;
+import net.imglib2.img.array.ArrayImgs;
+import net.imglib2.type.numeric.integer.UnsignedByteType;
+import net.imglib2.type.numeric.real.FloatType;
+
+import org.fssm.upscale.TestModels;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Runs the retry with smaller tiles against real libtorch allocation failures. The models are
+ * one convolution and a pixel shuffle that request an impossible buffer (4 PiB) when a tile
+ * has more pixels than a set limit, so the failure comes from PyTorch's CPU allocator through
+ * DJL exactly as a real out-of-memory error does.
+ */
+class TileMemoryRetryTest {
+
+    private static RandomAccessibleInterval<UnsignedByteType> noise(int size) {
+        byte[] pixels = new byte[size * size];
+        new Random(3).nextBytes(pixels);
+        return ArrayImgs.unsignedBytes(pixels, size, size);
+    }
+
+    private static UpscaleSettings settings(String model, int tile) {
+        Path file = TestModels.folder().resolve("allocation-fails-" + model + "-x2.pt");
+        return UpscaleSettings.defaults(2).withDevice(Device.CPU).withModel(file).withTile(tile, 8);
+    }
+
+    @Test
+    void failedTileRetriedWithHalfSide() {
+        RandomAccessibleInterval<UnsignedByteType> image = noise(128);
+        FssmUpscaler upscaler = FssmUpscaler.create(settings("above-4096px", 128));
+        Img<FloatType> output = FssmUpscaler.createOutput(image, 2);
+
+        RunReport report = upscaler.run(List.of(PlaneJob.grey(image, Normalization.UNSIGNED_BYTE, output)),
+                ProgressListener.NONE);
+
+        // 128 x 128 = 16,384 pixels fail, 64 x 64 = 4,096 do not.
+        assertEquals(64, report.tileWidth(), "tile width after the retry");
+        assertEquals(64, report.tileHeight(), "tile height after the retry");
+        RandomAccessibleInterval<FloatType> direct = FssmUpscaler.upscale(image, settings("above-4096px", 64));
+        double psnr = TilingTest.psnr(direct, output);
+        assertTrue(psnr >= 40, "retried output against a direct run with small tiles: " + psnr + " dB");
+        for (Cursor<FloatType> cursor = output.cursor(); cursor.hasNext(); ) {
+            assertTrue(Float.isFinite(cursor.next().get()), "finite output at " + cursor.positionAsPoint());
+        }
+    }
+
+    @Test
+    void failureAtSmallestTileGivesMemoryMessage() {
+        UpscaleException error = assertThrows(UpscaleException.class,
+                () -> FssmUpscaler.upscale(noise(64), settings("above-64px", 64)));
+
+        String message = error.getMessage();
+        assertTrue(message.startsWith("Not enough memory to upscale even a 16 × 16 tile"), message);
+        assertTrue(message.contains("Edit > Options > Memory & Threads"), message);
+        assertTrue(TileMemoryException.isOutOfMemory(error.getCause()), "cause kept: " + error.getCause());
+    }
+}
