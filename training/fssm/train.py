@@ -3,6 +3,7 @@
     python3 -m fssm.train --scale 2 --iterations 20000 --out runs/x2
     python3 -m fssm.train --scale 2 --iterations 40000 --out runs/x2 --resume runs/x2/last.pt
     python3 -m fssm.train --scale 4 --init-from runs/x2/best.pt --out runs/x4
+    python3 -m fssm.train --scale 2 --batch 32 --patch 64 --init-from runs/x2/best.pt --out runs/x2-gpu
 
 The recipe is MambaIR-light's (Adam 2e-4, betas 0.9/0.99, L1 loss, learning rate halved at
 50%, 80%, 90% and 95% of the run) with the schedule scaled to the iterations you can
@@ -132,8 +133,17 @@ class Trainer:
         log.info("resumed from %s at step %d", path, self.step)
 
     def initialise_from(self, path: Path) -> None:
-        """Copy every weight but the upsampler's from another network (x3 and x4 start from x2)."""
-        weights = torch.load(path, map_location=self.device)["model"]
+        """Copy the weights of another network: all of them at the same scale, else all but the upsampler.
+
+        x3 and x4 start from x2 this way. At the same scale it starts a run with new settings
+        (batch, patch size, schedule) from trained weights, with a fresh optimiser.
+        """
+        state = torch.load(path, map_location=self.device)
+        weights = state["model"]
+        if state["config"]["scale"] == self.config.scale:
+            self.network.load_state_dict(weights)
+            log.info("initialised every layer from %s", path)
+            return
         body = {name: value for name, value in weights.items() if not name.startswith("upsample.")}
         missing, unexpected = self.network.load_state_dict(body, strict=False)
         if unexpected or any(not name.startswith("upsample.") for name in missing):
@@ -229,7 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-every", type=int, default=defaults.log_every)
     parser.add_argument("--train-dir", default=defaults.train_dir)
     parser.add_argument("--validation-dir", default=defaults.validation_dir)
-    parser.add_argument("--init-from", help="checkpoint whose weights (all but the upsampler) start this run")
+    parser.add_argument("--init-from", help="checkpoint whose weights start this run (all but the upsampler"
+                        " if its scale differs)")
     parser.add_argument("--resume", type=Path, help="checkpoint to continue from (its run settings win)")
     parser.add_argument("--out", type=Path, required=True, help="folder for last.pt and best.pt")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")

@@ -1,7 +1,8 @@
 """The training scan's forward and hand-written gradients against the token-by-token reference.
 
 Both paths are checked on CPU: the compiled C++ extension (built on first use, which takes
-about a minute once) and the tensor-operation path that CUDA uses.
+about a minute once) and the tensor-operation path that CUDA uses. Where CUDA is available,
+the tensor-operation path also runs on the GPU ("cuda" below) in every test of the paths.
 """
 import functools
 import logging
@@ -17,6 +18,16 @@ from fssm.scan import selective_scan
 MODES = ("zoh", "foh", "foh1")
 INPUT_NAMES = ("u", "delta", "A", "B", "C", "D", "delta_bias")
 PATHS = {"cpu": scan_train.selective_scan_cpu, "torch": scan_train.selective_scan_torch}
+
+
+def selective_scan_on_cuda(*args):
+    """Run the training scan on the GPU for CPU inputs; autograd carries the gradients back."""
+    *tensors, mode, delta_softplus = args
+    return scan_train.selective_scan_train(*(t.cuda() for t in tensors), mode, delta_softplus).cpu()
+
+
+if torch.cuda.is_available():
+    PATHS["cuda"] = selective_scan_on_cuda
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -244,6 +255,19 @@ def test_mixed_dtypes_run_in_float64(cpu_extension):
     assert y.dtype == torch.float64
     assert inputs[2].grad.dtype == torch.float32
     assert torch.allclose(y, selective_scan_ref(*[t.double() for t in inputs], "foh"))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_bfloat16_autocast_keeps_scan_float32():
+    inputs = [t.cuda() for t in scan_inputs(2, 12, 2, 10, 64, dtype=torch.float32)]
+    rounded = [t.bfloat16() for t in inputs]
+
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        y = scan_train.selective_scan_train(*rounded, "foh", True)
+
+    assert y.dtype == torch.float32
+    expected = scan_train.selective_scan_train(*(t.float() for t in rounded), "foh", True)
+    assert relative_error(y, expected) < 1e-5
 
 
 def test_any_other_device_available():

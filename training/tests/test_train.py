@@ -81,6 +81,20 @@ def test_x4_starts_from_x2_body(tmp_path, validation_dir):
         assert torch.equal(value, x2_weights[name]), name
 
 
+def test_same_scale_start_copies_every_weight(tmp_path, validation_dir):
+    first = Trainer(tiny_config(validation_dir, iterations=1), tmp_path / "first", torch.device("cpu"))
+    first.run()
+    config = tiny_config(validation_dir)
+    config.batch = 3
+    second = Trainer(config, tmp_path / "second", torch.device("cpu"))
+    second.initialise_from(tmp_path / "first" / "last.pt")
+
+    first_weights = first.network.state_dict()
+    for name, value in second.network.state_dict().items():
+        assert torch.equal(value, first_weights[name]), name
+    assert second.step == 0
+
+
 def test_cli_rejects_benchmark_training_folder(tmp_path):
     benchmark = tmp_path / "benchmarks" / "Set5"
     benchmark.mkdir(parents=True)

@@ -1,12 +1,22 @@
 #!/usr/bin/env bash
 # Benchmark of the Java plugin; prints Markdown rows for the "Java plugin" section of
 # docs/benchmarks.md. Each part runs in its own JVM so that peak-memory figures are its own.
-# Usage: src/test/bench/run-benchmark.sh [python]   (default /usr/bin/python3, needs torch)
+# Usage: src/test/bench/run-benchmark.sh [python [PART...]]
+#   python  interpreter with torch (default /usr/bin/python3)
+#   PART    inference, tiling, memory, memory-fssm-2048, leak, leak-fssm-256; default all but the
+#           two long ones (memory-fssm-2048 and leak-fssm-256 take one to two hours on one thread)
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 python=${1:-/usr/bin/python3}
+shift || true
+if [ $# -gt 0 ]; then
+  parts=("$@")
+else
+  parts=(inference tiling memory leak)
+fi
 data=../shared/data/microscopy
 models=target/test-models
+bundled=plugin-resources/models/fssm-x2.pt
 bench=target/bench
 mkdir -p "$bench"
 
@@ -31,12 +41,30 @@ run() {
     -cp "$classpath" org.fssm.upscale.bench.Benchmark "$@"
 }
 
+sixteen_bit="$data/neubias/xy_calibrated_16bit__nuclear_protein_control.tif"
+eight_bit="$data/bioimageanalysisnotebooks/0bf4b1.tif"
+
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-run 2 8g inference "$models/fssm-x2.pt" 32 "$python" src/test/python/bench_torchscript.py
-run 1 8g inference "$models/fssm-x2.pt" 32 "$python" src/test/python/bench_torchscript.py
-run 1 8g tiling "$models/fssm-x2.pt" "$data/bioimageanalysisnotebooks/0bf4b1.tif"
-run 1 8g memory "$bench/conv-x2.pt" 2048 "$data/neubias/xy_calibrated_16bit__nuclear_protein_control.tif"
-run 1 8g memory "$models/fssm-x2.pt" 128 "$data/neubias/xy_calibrated_16bit__nuclear_protein_control.tif"
-run 1 fixed leak "$bench/conv-x2.pt" 50 "$data/bioimageanalysisnotebooks/0bf4b1.tif" 256
-run 1 fixed leak "$models/fssm-x2.pt" 20 "$data/bioimageanalysisnotebooks/0bf4b1.tif" 32
+for part in "${parts[@]}"; do
+  case "$part" in
+    inference)
+      run 2 8g inference "$models/fssm-x2.pt" 32 "$python" src/test/python/bench_torchscript.py
+      run 1 8g inference "$models/fssm-x2.pt" 32 "$python" src/test/python/bench_torchscript.py ;;
+    tiling)
+      run 1 8g tiling "$bundled" "$eight_bit" ;;
+    memory)
+      run 1 8g memory "$bench/conv-x2.pt" 2048 "$sixteen_bit"
+      run 1 8g memory "$bundled" 128 "$sixteen_bit" ;;
+    memory-fssm-2048)
+      run 1 8g memory "$bundled" 2048 "$sixteen_bit" ;;
+    leak)
+      run 1 fixed leak "$bench/conv-x2.pt" 50 "$eight_bit" 256
+      run 1 fixed leak "$bundled" 50 "$eight_bit" 64 ;;
+    leak-fssm-256)
+      run 1 fixed leak "$bundled" 50 "$eight_bit" 256 ;;
+    *)
+      echo "Unknown part '$part'; use inference, tiling, memory, memory-fssm-2048, leak or leak-fssm-256" >&2
+      exit 2 ;;
+  esac
+done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
