@@ -78,13 +78,15 @@ def selective_scan_chunked(
     for start in range(0, length, chunk):
         end = min(start + chunk, length)
         z = delta_tok[start:end] * A_grouped  # (T, batch, groups, per_group, N)
-        decay = torch.exp(z)
         if mode == "zoh":
+            decay = torch.exp(z)
             beta = B_tok[start:end] * term_a[start:end]
         elif mode == "foh1":
+            decay = torch.exp(z)
             beta = B_tok[start:end] * torch.addcmul(term_a[start:end], z, term_b[start:end])
         else:
             expm1_z = torch.expm1(z)
+            decay = expm1_z + 1.0  # exp(z) to within one float32 step, without a second exponential
             drive = expm1_z * A_inverse * term_a[start:end]
             drive = torch.addcmul(drive, foh_next_weight(z, expm1_z), term_b[start:end])
             beta = B_tok[start:end] * drive
@@ -93,6 +95,8 @@ def selective_scan_chunked(
         for t in range(end - start):
             h = torch.addcmul(beta[t], decay[t], h)
             states.append(h)
+        # A multiply and a sum: torch.bmm over these (per_group x N) @ (N x 1) products took
+        # five times as long on the CPU.
         hs = torch.stack(states, dim=0)
         y_chunks.append((hs * C_tok[start:end]).sum(-1))
 
