@@ -97,8 +97,8 @@ FAST_SERIES_TERMS = 5
 def _horner_fused(z: torch.Tensor, coefficients: List[float]) -> torch.Tensor:
     """Sum over k of coefficients[k] * z^k (two or more coefficients), one tensor operation per term.
 
-    The inference scan evaluates this on every state element of every token, where each
-    separate multiply and add is a full pass over memory; addcmul fuses the two.
+    The inference scan evaluates this on every state element of every token. There each
+    multiply and each add is a full pass over memory, so addcmul fuses the two.
     """
     last = len(coefficients) - 1
     result = torch.add(z.new_full([], coefficients[last - 1]), z, alpha=coefficients[last])
