@@ -1,14 +1,23 @@
 """Benchmark the inference scan and the x2 network's forward pass on the CPU.
 
     cd training && /usr/bin/python3 -m benchmarks.bench_inference [--threads 2]
+    cd training && /usr/bin/python3 -m benchmarks.bench_inference --against REV --threads 1
+
+``--against REV`` only compares the inference scan with its version at git revision REV,
+interleaving the two in one run.
 
 Prints a Markdown report. Every ratio in it compares timings taken in this one run, which
 is what survives a noisy machine; the absolute times are only context.
 """
 import argparse
+import importlib.util
 import platform
+import subprocess
+import sys
+import tempfile
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 import torch
 
@@ -136,14 +145,57 @@ def bench_network(size: int, gflops_matmul: float) -> list[str]:
     ]
 
 
+def scan_at_revision(revision: str):
+    """Import selective_scan_chunked as it was at a git revision, with the hold module of that revision."""
+    folder = Path(tempfile.mkdtemp(prefix="fssm-scan-"))
+    for name in ("scan_chunked", "hold"):
+        source = subprocess.run(["git", "show", f"{revision}:./fssm/ops/{name}.py"], check=True,
+                                capture_output=True, text=True).stdout
+        (folder / f"{name}.py").write_text(source.replace("from .hold import", "from hold import"))
+    sys.path.insert(0, str(folder))
+    spec = importlib.util.spec_from_file_location("scan_chunked_at_revision", folder / "scan_chunked.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    sys.path.remove(str(folder))
+    return module.selective_scan_chunked
+
+
+def bench_against(revision: str, length: int, repeats: int = 10) -> list[str]:
+    """Time this checkout's scan and the one at ``revision`` alternately, batch 1, best of ``repeats``."""
+    old_scan = scan_at_revision(revision)
+    inputs = scan_inputs(1, length)
+    rows = [f"| mode | scan at {revision} (µs/token) | this checkout (µs/token) | speed-up | max relative difference |",
+            "|---|---|---|---|---|"]
+    for mode in ("zoh", "foh1", "foh"):
+        scans = {"old": old_scan, "new": selective_scan_chunked}
+        outputs = {name: scan(*inputs, mode, True) for name, scan in scans.items()}  # also warms up
+        times = {name: [] for name in scans}
+        for _ in range(repeats):
+            for name, scan in scans.items():
+                start = time.perf_counter()
+                scan(*inputs, mode, True)
+                times[name].append(time.perf_counter() - start)
+        old, new = min(times["old"]), min(times["new"])
+        difference = ((outputs["new"] - outputs["old"]).abs().max() / outputs["old"].abs().max()).item()
+        rows.append(f"| {mode} | {old / length * 1e6:.1f} | {new / length * 1e6:.1f} | {old / new:.2f}x | {difference:.1e} |")
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--length", type=int, default=4096, help="scan length in tokens")
     parser.add_argument("--reference-tokens", type=int, default=256, help="tokens timed for the slow reference")
     parser.add_argument("--size", type=int, default=128, help="network input height and width")
+    parser.add_argument("--against", metavar="REV", help="only compare the scan with its version at this git revision")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+
+    if args.against:
+        print(f"torch {torch.__version__}, {args.threads} threads, {platform.processor() or platform.machine()}")
+        print(f"Scan, one layer, batch 1: {CHANNELS} channels, {GROUPS} groups, N = {D_STATE}, L = {args.length}\n")
+        print("\n".join(bench_against(args.against, args.length)))
+        return
 
     gflops = matmul_gflops()
     print(f"torch {torch.__version__}, {args.threads} threads, {platform.processor() or platform.machine()}")

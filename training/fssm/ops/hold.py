@@ -112,11 +112,16 @@ def foh_next_weight(
 ) -> torch.Tensor:
     """q(z) = phi2(z) for z <= 0 only, reusing expm1(z): the inference scan's cheaper form.
 
-    Where |z| < radius the closed form below divides garbage by a clamped,
-    non-zero denominator, and torch.where keeps the series instead.
+    The series runs on z clamped to [-radius, 0] and the closed form on z clamped to
+    (-inf, -radius], so both stay finite everywhere, and a 0/1 weight picks one of them.
     """
-    small = z > -radius
-    z_clamped = torch.clamp(z, max=-radius)
-    closed = (expm1_z - z) / (z_clamped * z_clamped)
-    series = _horner_fused(z, [1.0 / _factorial(k + 2) for k in range(terms)])
-    return torch.where(small, series, closed)
+    z_closed = torch.clamp(z, max=-radius)
+    closed = (expm1_z - z) / (z_closed * z_closed)
+    series = _horner_fused(torch.clamp(z, min=-radius), [1.0 / _factorial(k + 2) for k in range(terms)])
+
+    # 1 where z > -radius, else 0 (2^100 (z + radius) is below 0 or above 1 for every other
+    # float32 z). This select as a multiply-add and a clamp costs a fraction of a comparison and
+    # torch.where on the CPU, measured on torch 1.13.
+    gain = 2.0 ** 100
+    in_series = torch.clamp(torch.add(z.new_full([], radius * gain), z, alpha=gain), 0.0, 1.0)
+    return torch.addcmul(closed, in_series, series - closed)
