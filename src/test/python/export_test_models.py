@@ -105,10 +105,10 @@ def export_allocation_failure_models(out: pathlib.Path) -> None:
         def forward(self, x):
             y = self.shuffle(self.conv(x))
             if x.size(2) * x.size(3) > self.max_pixels:
-                # 2^48 floats (4 PiB) exceed the 47-bit user address space of x86-64 Linux, so
-                # the allocation fails whatever the overcommit setting. Using the buffer keeps
-                # TorchScript from removing the allocation as dead code.
-                impossible = torch.empty([1 << 48], dtype=torch.float32)
+                # 2^60 floats (4 EiB) exceed the user address space of x86-64 Linux, even with
+                # 5-level paging (57 bits), so the allocation fails whatever the overcommit
+                # setting. Using the buffer keeps TorchScript from removing it as dead code.
+                impossible = torch.empty([1 << 60], dtype=torch.float32)
                 y = y + impossible[0]
             return y
 
