@@ -45,7 +45,7 @@ step bench 90 "$python" -m benchmarks.bench_train_scan --device cuda --batch 16 
 cp "$out/bench.log" "$out/bench-cuda.md"
 
 # The run's schedule is long (20,000 steps), so the learning rate stays at 2e-4 in a short
-# session; a later session resumes with --resume "$out/x2/last.pt" brought back.
+# session. A later session resumes with --resume on the x2/last.pt brought back.
 step train $((minutes * 60 + 90)) "$python" -m fssm.train --scale 2 --device cuda --threads 8 --batch 32 --patch 64 \
   --iterations 20000 --validate-every 20000 --checkpoint-every 200 --log-every 50 \
   --train-dir "$train_dir" --validation-dir "$validation_dir" \

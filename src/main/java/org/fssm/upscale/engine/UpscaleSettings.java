@@ -7,8 +7,8 @@ import java.nio.file.Path;
  *
  * @param scale upscaling factor, 2, 3 or 4 for the bundled models (any factor for a user's model)
  * @param tile largest side of the input tile in pixels. Along an axis shorter than the tile, the
- *     tile shrinks to that axis rounded up to a multiple of 8; along a longer axis, to the smallest
- *     multiple of 8 that covers the axis with as many tiles as this side needs.
+ *     tile shrinks to that axis rounded up to a multiple of 8. Along a longer axis it shrinks to
+ *     the smallest multiple of 8 that covers the axis with as many tiles as this side needs.
  * @param overlap pixels that neighbouring tiles share; the shared band is blended with linear ramps
  * @param low low percentile mapped to 0 for 16- and 32-bit data
  * @param high high percentile mapped to 1 for 16- and 32-bit data

@@ -172,9 +172,9 @@ public final class Benchmark {
             tiles++;
             tileCount = count * planeCount;
             if (isSampled(tiles) || tiles == tileCount || tiles == maxTiles) {
-                samples.add(tiles + ": " + procStatus("VmHWM") / 1024);
-                System.out.println("tile " + tiles + " of " + tileCount + ", peak RSS " + procStatus("VmHWM") / 1024
-                        + " MiB");
+                long peakMebibytes = procStatus("VmHWM") / 1024;
+                samples.add(tiles + ": " + peakMebibytes);
+                System.out.println("tile " + tiles + " of " + tileCount + ", peak RSS " + peakMebibytes + " MiB");
             }
         }
 

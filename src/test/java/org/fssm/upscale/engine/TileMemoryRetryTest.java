@@ -21,8 +21,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Runs the retry with smaller tiles against real libtorch allocation failures. The models are
  * one convolution and a pixel shuffle that request an impossible buffer (4 EiB) when a tile
- * has more pixels than a set limit, so the failure comes from PyTorch's CPU allocator through
- * DJL exactly as a real out-of-memory error does.
+ * has more pixels than a set limit. The failure therefore comes from PyTorch's CPU allocator
+ * through DJL, as a real out-of-memory error does.
  */
 class TileMemoryRetryTest {
 
