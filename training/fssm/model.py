@@ -188,11 +188,13 @@ class ChannelAttention(nn.Module):
 
     def __init__(self, channels: int, squeeze: int):
         super().__init__()
+        # At least one hidden channel: with none, PyTorch leaves the second bias uninitialised.
+        hidden = max(1, channels // squeeze)
         self.attention = nn.Sequential(
             nn.AdaptiveAvgPool2d(1),
-            nn.Conv2d(channels, channels // squeeze, 1),
+            nn.Conv2d(channels, hidden, 1),
             nn.ReLU(inplace=True),
-            nn.Conv2d(channels // squeeze, channels, 1),
+            nn.Conv2d(hidden, channels, 1),
             nn.Sigmoid(),
         )
 

@@ -109,7 +109,7 @@ class Trainer:
             "learning_rate": self.config.learning_rate,
             "schedule": f"halved at {self.config.milestones()} of {self.config.iterations}",
             "seed": self.config.seed,
-            "hardware": _hardware(self.device),
+            "hardware": describe_hardware(self.device),
             "hours": round(self.seconds / 3600, 3),
             "initialised_from": self.config.init_from,
             "validation": self.history[-1] if self.history else None,
@@ -213,7 +213,7 @@ class Trainer:
                 return
 
 
-def _hardware(device: torch.device) -> str:
+def describe_hardware(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     return f"CPU {platform.machine()}, {torch.get_num_threads()} threads"
@@ -278,8 +278,8 @@ def main(argv=None) -> int:
         trainer.initialise_from(Path(config.init_from))
 
     log.info("training x%d %s: %d iterations, batch %d, LR patch %d, on %s", config.scale, config.scan,
-             config.iterations, config.batch, config.patch_lr, _hardware(device))
-    trainer.run(args.max_minutes * 60 if args.max_minutes else None)
+             config.iterations, config.batch, config.patch_lr, describe_hardware(device))
+    trainer.run(args.max_minutes * 60 if args.max_minutes is not None else None)
     (args.out / "record.json").write_text(json.dumps(trainer.record(), indent=2) + "\n")
     return 0
 

@@ -23,6 +23,14 @@ def test_vss_block_parameter_count():
     assert count_parameters(block.conv_blk) == 4_892
 
 
+def test_narrow_network_fully_initialised():
+    # 12 channels with a squeeze of 30 would leave channel attention no hidden channel.
+    network = build(2, embed_dim=12, depths=(1,))
+    for name, value in network.state_dict().items():
+        assert value.numel() > 0, name
+        assert torch.isfinite(value).all(), name
+
+
 def test_ssm_initialisation():
     ss2d = build(2).layers[0].blocks[0].self_attention
     A = -torch.exp(ss2d.A_logs)
