@@ -101,9 +101,27 @@ def summarise(evaluations: Dict[str, Dict[int, List[Dict]]]) -> List[Dict]:
     return rows
 
 
+def paired_differences(rows: List[Dict], reference: str) -> List[Dict]:
+    """Return, per other mode and set, its PSNR minus the reference mode's PSNR of the same seed.
+
+    The runs of a seed share initial weights and batches, so the per-seed difference removes
+    most of the seed-to-seed spread that the means in the main table carry.
+    """
+    by_key = {(row["mode"], row["set"]): row["psnr_per_seed"] for row in rows}
+    differences = []
+    for (mode, set_name), per_seed in by_key.items():
+        if mode == reference:
+            continue
+        baseline = by_key[(reference, set_name)]
+        per_seed_difference = {seed: per_seed[seed] - baseline[seed] for seed in per_seed}
+        differences.append({"mode": mode, "set": set_name, "per_seed": per_seed_difference,
+                            "mean": statistics.mean(per_seed_difference.values())})
+    return differences
+
+
 def format_report(rows: List[Dict], config: TrainConfig, seeds: List[int], hours: Dict[str, float],
                   hardware: str) -> str:
-    """Format the comparison as Markdown: settings, then a table of modes against sets."""
+    """Format the comparison as Markdown: settings, a table of modes against sets, paired differences."""
     network = config.model_overrides or "MambaIR-light as published (embed_dim 60, depths 6 6 6 6)"
     lines = [
         "# Scan-mode ablation",
@@ -120,8 +138,18 @@ def format_report(rows: List[Dict], config: TrainConfig, seeds: List[int], hours
         "",
     ]
     set_names = list(dict.fromkeys(row["set"] for row in rows))
-    lines.append("| mode | " + " | ".join(set_names) + " |")
-    lines.append("|---|" + "---|" * len(set_names))
+    lines += _means_table(rows, set_names)
+
+    reference = rows[0]["mode"]
+    differences = paired_differences(rows, reference)
+    if differences:
+        lines += ["", f"PSNR (dB) of each mode minus {reference} trained with the same seed: mean, then per seed.", ""]
+        lines += _differences_table(differences, set_names)
+    return "\n".join(lines) + "\n"
+
+
+def _means_table(rows: List[Dict], set_names: List[str]) -> List[str]:
+    lines = ["| mode | " + " | ".join(set_names) + " |", "|---|" + "---|" * len(set_names)]
     for mode in dict.fromkeys(row["mode"] for row in rows):
         cells = []
         for set_name in set_names:
@@ -129,7 +157,19 @@ def format_report(rows: List[Dict], config: TrainConfig, seeds: List[int], hours
             spread = f" ± {row['psnr_sd']:.3f}" if row["psnr_sd"] is not None else ""
             cells.append(f"{row['psnr']:.3f}{spread} / {row['ssim']:.4f}")
         lines.append(f"| {mode} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def _differences_table(differences: List[Dict], set_names: List[str]) -> List[str]:
+    lines = ["| mode | " + " | ".join(set_names) + " |", "|---|" + "---|" * len(set_names)]
+    for mode in dict.fromkeys(difference["mode"] for difference in differences):
+        cells = []
+        for set_name in set_names:
+            difference = next(d for d in differences if d["mode"] == mode and d["set"] == set_name)
+            per_seed = ", ".join(f"{value:+.4f}" for value in difference["per_seed"].values())
+            cells.append(f"{difference['mean']:+.4f} ({per_seed})")
+        lines.append(f"| {mode} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def build_parser() -> argparse.ArgumentParser:

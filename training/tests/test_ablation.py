@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from fssm.ablation import main
+from fssm.ablation import main, paired_differences
 from fssm.train import TrainConfig, Trainer
 
 # A reduced network and budget, so three modes and two seeds train in seconds.
@@ -53,12 +53,27 @@ def test_report_compares_every_mode(tmp_path, evaluation_set):
     report = (tmp_path / "ablation.md").read_text()
     for mode in ("foh", "foh1", "zoh"):
         assert f"| {mode} |" in report
+    assert "minus foh trained with the same seed" in report
     for mode in ("foh", "foh1", "zoh"):
         for seed in (0, 1):
             saved = torch.load(tmp_path / f"{mode}-seed{seed}" / "last.pt")
             assert saved["step"] == 2
             assert saved["train_config"]["scan"] == mode
             assert saved["train_config"]["seed"] == seed
+
+
+def test_paired_differences_per_seed():
+    rows = [
+        {"mode": "foh", "set": "Set5", "psnr_per_seed": {0: 30.0, 1: 31.0}},
+        {"mode": "zoh", "set": "Set5", "psnr_per_seed": {0: 29.5, 1: 31.25}},
+    ]
+
+    differences = paired_differences(rows, "foh")
+
+    assert len(differences) == 1
+    assert differences[0]["mode"] == "zoh"
+    assert differences[0]["per_seed"] == {0: -0.5, 1: 0.25}
+    assert differences[0]["mean"] == pytest.approx(-0.125)
 
 
 def test_modes_differ_after_training(tmp_path, evaluation_set):
