@@ -149,26 +149,26 @@ def format_report(rows: List[Dict], config: TrainConfig, seeds: List[int], hours
 
 
 def _means_table(rows: List[Dict], set_names: List[str]) -> List[str]:
-    lines = ["| mode | " + " | ".join(set_names) + " |", "|---|" + "---|" * len(set_names)]
-    for mode in dict.fromkeys(row["mode"] for row in rows):
-        cells = []
-        for set_name in set_names:
-            row = next(row for row in rows if row["mode"] == mode and row["set"] == set_name)
-            spread = f" ± {row['psnr_sd']:.3f}" if row["psnr_sd"] is not None else ""
-            cells.append(f"{row['psnr']:.3f}{spread} / {row['ssim']:.4f}")
-        lines.append(f"| {mode} | " + " | ".join(cells) + " |")
-    return lines
+    cells = {}
+    for row in rows:
+        spread = f" ± {row['psnr_sd']:.3f}" if row["psnr_sd"] is not None else ""
+        cells[row["mode"], row["set"]] = f"{row['psnr']:.3f}{spread} / {row['ssim']:.4f}"
+    return _markdown_table(cells, set_names)
 
 
 def _differences_table(differences: List[Dict], set_names: List[str]) -> List[str]:
+    cells = {}
+    for difference in differences:
+        per_seed = ", ".join(f"{value:+.4f}" for value in difference["per_seed"].values())
+        cells[difference["mode"], difference["set"]] = f"{difference['mean']:+.4f} ({per_seed})"
+    return _markdown_table(cells, set_names)
+
+
+def _markdown_table(cells: Dict, set_names: List[str]) -> List[str]:
+    """Lay out cells keyed by (mode, set) as a Markdown table, one row per mode in first-seen order."""
     lines = ["| mode | " + " | ".join(set_names) + " |", "|---|" + "---|" * len(set_names)]
-    for mode in dict.fromkeys(difference["mode"] for difference in differences):
-        cells = []
-        for set_name in set_names:
-            difference = next(d for d in differences if d["mode"] == mode and d["set"] == set_name)
-            per_seed = ", ".join(f"{value:+.4f}" for value in difference["per_seed"].values())
-            cells.append(f"{difference['mean']:+.4f} ({per_seed})")
-        lines.append(f"| {mode} | " + " | ".join(cells) + " |")
+    for mode in dict.fromkeys(mode for mode, _ in cells):
+        lines.append(f"| {mode} | " + " | ".join(cells[mode, set_name] for set_name in set_names) + " |")
     return lines
 
 

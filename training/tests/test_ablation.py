@@ -3,10 +3,8 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from fssm.ablation import main, paired_differences
 from fssm.train import TrainConfig, Trainer
@@ -17,13 +15,9 @@ TINY_ARGS = ["--iterations", "2", "--batch", "2", "--patch", "8", "--embed-dim",
 
 
 @pytest.fixture()
-def evaluation_set(tmp_path) -> Path:
+def evaluation_set(noise_set) -> Path:
     """One generated 24 x 24 RGB image in a folder named like a benchmark set."""
-    folder = tmp_path / "Tiny"
-    folder.mkdir()
-    pixels = np.random.default_rng(1).integers(0, 256, size=(24, 24, 3), dtype=np.uint8)
-    Image.fromarray(pixels).save(folder / "noise.png")
-    return folder
+    return noise_set("Tiny", seed=1)
 
 
 def run_ablation(out: Path, evaluation_set: Path, *extra: str) -> int:

@@ -4,7 +4,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from fssm.train import TrainConfig, Trainer, main
 
@@ -13,13 +12,9 @@ TINY = {"embed_dim": 30, "depths": (1, 1), "d_state": 4}
 
 
 @pytest.fixture()
-def validation_dir(tmp_path) -> Path:
+def validation_dir(noise_set) -> Path:
     """One generated 24 x 24 RGB image, so validation runs fast."""
-    folder = tmp_path / "validation"
-    folder.mkdir()
-    pixels = np.random.default_rng(0).integers(0, 256, size=(24, 24, 3), dtype=np.uint8)
-    Image.fromarray(pixels).save(folder / "noise.png")
-    return folder
+    return noise_set("validation")
 
 
 def tiny_config(validation_dir: Path, iterations: int = 4, scale: int = 2) -> TrainConfig:
