@@ -34,6 +34,14 @@ def evaluation_entries(results: list, scale: int) -> list:
     return entries
 
 
+def evaluation_section(results: list, scale: int, not_measured: str = None) -> dict:
+    """Build the card's "evaluation" value from ``fssm.evaluate`` results."""
+    section = {"protocol": PROTOCOL, "sets": evaluation_entries(results, scale)}
+    if not_measured:
+        section["not_measured"] = not_measured
+    return section
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("card", type=Path, help="JSON model card to update in place")
@@ -44,13 +52,10 @@ def main(argv=None) -> int:
     card = json.loads(args.card.read_text())
     results = json.loads(args.evaluation.read_text())
     try:
-        entries = evaluation_entries(results, card["scale"])
+        card["evaluation"] = evaluation_section(results, card["scale"], args.not_measured)
     except ValueError as error:
         print(f"fssm.card: {error}", file=sys.stderr)
         return 1
-    card["evaluation"] = {"protocol": PROTOCOL, "sets": entries}
-    if args.not_measured:
-        card["evaluation"]["not_measured"] = args.not_measured
     args.card.write_text(json.dumps(card, indent=2) + "\n")
     return 0
 

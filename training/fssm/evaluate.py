@@ -262,26 +262,37 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> List[Dict]:
+    return evaluate_models(args.hr_dirs, args.scale, args.model, bicubic=args.bicubic or not args.model,
+                           device=args.device, round_luma=not args.float_luma)
+
+
+def evaluate_models(
+    hr_dirs: Sequence[Path],
+    scale: int,
+    model_paths: Sequence[Path],
+    bicubic: bool = True,
+    device: str = "cpu",
+    round_luma: bool = True,
+) -> List[Dict]:
+    """Evaluate bicubic (when asked) and each TorchScript file on every folder, set by set."""
     methods = []
-    if args.bicubic or not args.model:
-        methods.append(("bicubic", bicubic_upscaler(args.scale), None))
-    for model_path in args.model:
-        model = load_torchscript(model_path, args.device)
-        methods.append((model_path.name, model, torch.device(args.device)))
+    if bicubic:
+        methods.append(("bicubic", bicubic_upscaler(scale), None))
+    for model_path in model_paths:
+        model = load_torchscript(model_path, device)
+        methods.append((Path(model_path).name, model, torch.device(device)))
 
     results = []
-    for hr_dir in args.hr_dirs:
-        for method, upscale_fn, device in methods:
+    for hr_dir in hr_dirs:
+        for method, upscale_fn, method_device in methods:
             try:
-                result = evaluate_folder(
-                    hr_dir, args.scale, upscale_fn, method=method, device=device, round_luma=not args.float_luma
-                )
+                result = evaluate_folder(hr_dir, scale, upscale_fn, method=method, device=method_device,
+                                         round_luma=round_luma)
             except RuntimeError as error:
                 # A TorchScript model raises RuntimeError for wrong input sizes or out of memory.
                 raise RuntimeError(f"{method} failed on {hr_dir}: {error}") from error
             results.append(result)
     return results
-
 
 if __name__ == "__main__":
     sys.exit(main())
