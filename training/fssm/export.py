@@ -34,10 +34,14 @@ def load_network(scale: int, scan: str, checkpoint: Path | None, seed: int) -> t
         return build(scale, scan).eval(), {"untrained": True, "seed": seed}
 
     state = torch.load(checkpoint, map_location="cpu")
-    config = FSSMConfig.from_dict(state["config"])
-    if config.scale != scale:
-        raise ValueError(f"checkpoint {checkpoint} is a x{config.scale} network, not x{scale}")
-    network = MambaIRLight(config)
+    if state["config"]["scale"] != scale:
+        raise ValueError(f"checkpoint {checkpoint} is a x{state['config']['scale']} network, not x{scale}")
+    return network_from_state(state)
+
+
+def network_from_state(state: dict) -> tuple[MambaIRLight, dict]:
+    """Build the network of a loaded training checkpoint in eval mode, with its training record."""
+    network = MambaIRLight(FSSMConfig.from_dict(state["config"]))
     network.load_state_dict(state["model"])
     return network.eval(), dict(state.get("record", {}), untrained=False)
 

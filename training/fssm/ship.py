@@ -23,7 +23,7 @@ import torch
 
 from .card import evaluation_section
 from .evaluate import evaluate_models, format_table
-from .export import export, load_network
+from .export import export, network_from_state
 
 log = logging.getLogger("fssm.ship")
 
@@ -46,9 +46,8 @@ def bundled_psnr(card_path: Path, set_name: str) -> Optional[float]:
 def ship(checkpoint: Path, sets: List[Path], models_dir: Path, checkpoints_dir: Path,
          not_measured: Optional[str] = None, force: bool = False) -> bool:
     """Export and measure ``checkpoint``, then install it if it is better or forced. Return whether it was installed."""
-    state = torch.load(checkpoint, map_location="cpu")
-    scale = state["config"]["scale"]
-    network, record = load_network(scale, state["config"]["scan"], checkpoint, seed=0)
+    network, record = network_from_state(torch.load(checkpoint, map_location="cpu"))
+    scale = network.config.scale
 
     name = f"fssm-x{scale}"
     candidate = models_dir / f"{name}.candidate.pt"
