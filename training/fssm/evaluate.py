@@ -24,9 +24,11 @@ From Python, :func:`evaluate_folder` takes any function that maps a
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import math
+import multiprocessing
 import sys
 import time
 from pathlib import Path
@@ -48,6 +50,8 @@ IMAGE_SUFFIXES = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff")
 _EIGHT_BIT_MODES = ("1", "L", "P", "RGB", "RGBA", "LA", "CMYK", "YCbCr")
 
 UpscaleFn = Callable[[torch.Tensor], torch.Tensor]
+
+LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
 
 
 def list_images(folder: Path) -> List[Path]:
@@ -113,14 +117,59 @@ def evaluate_folder(
     hr_dir = Path(hr_dir)
     images = list_images(hr_dir)
     started = time.perf_counter()
-    rows = []
-    for path in images:
-        hr = modcrop(load_rgb(path), scale)
-        sr = _super_resolve(make_lr(hr, scale), scale, upscale_fn, device, path)
-        image_psnr, image_ssim = luma_psnr_ssim(hr, sr, border=scale, round_luma=round_luma)
-        rows.append({"name": path.name, "psnr": image_psnr, "ssim": image_ssim})
-        logger.debug("%s x%d %s: PSNR %.4f dB, SSIM %.6f", path.name, scale, method, image_psnr, image_ssim)
+    rows = [measure_image(path, scale, upscale_fn, method, device, round_luma) for path in images]
+    return _set_result(hr_dir, scale, method, round_luma, rows, started)
 
+
+def evaluate_folder_in_workers(
+    hr_dir: Path, scale: int, model_path: Path, workers: int, threads: int = 1, round_luma: bool = True
+) -> Dict:
+    """Measure a TorchScript file on ``hr_dir`` like :func:`evaluate_folder`, in ``workers`` CPU processes.
+
+    Each process loads the model once, runs ``threads`` torch threads and takes one whole
+    image at a time. The scan's per-token steps are small tensor operations that gain little
+    from more threads, so whole images per process keep more cores busy.
+    """
+    hr_dir = Path(hr_dir)
+    images = list_images(hr_dir)
+    started = time.perf_counter()
+    method = Path(model_path).name
+
+    # spawn, not fork, because torch's thread pools are not safe to use in a forked child.
+    context = multiprocessing.get_context("spawn")
+    measure = functools.partial(_measure_in_worker, scale=scale, method=method, round_luma=round_luma)
+    initargs = (str(model_path), threads, logging.getLogger().getEffectiveLevel())
+    with context.Pool(workers, initializer=_start_worker, initargs=initargs) as pool:
+        rows = pool.map(measure, images, chunksize=1)
+    return _set_result(hr_dir, scale, method, round_luma, rows, started)
+
+
+# The model of a worker process of evaluate_folder_in_workers, loaded once by _start_worker.
+_worker_model: Optional[torch.jit.ScriptModule] = None
+
+
+def _start_worker(model_path: str, threads: int, log_level: int) -> None:
+    global _worker_model
+    logging.basicConfig(level=log_level, format=LOG_FORMAT)
+    torch.set_num_threads(threads)
+    _worker_model = load_torchscript(Path(model_path))
+
+
+def _measure_in_worker(path: Path, scale: int, method: str, round_luma: bool) -> Dict:
+    return measure_image(path, scale, _worker_model, method, torch.device("cpu"), round_luma)
+
+
+def measure_image(path: Path, scale: int, upscale_fn: UpscaleFn, method: str, device, round_luma: bool) -> Dict:
+    """Downscale one HR image, super-resolve it and return its name, PSNR and SSIM."""
+    hr = modcrop(load_rgb(path), scale)
+    sr = _super_resolve(make_lr(hr, scale), scale, upscale_fn, device, path)
+    image_psnr, image_ssim = luma_psnr_ssim(hr, sr, border=scale, round_luma=round_luma)
+    logger.debug("%s x%d %s: PSNR %.4f dB, SSIM %.6f", path.name, scale, method, image_psnr, image_ssim)
+    return {"name": path.name, "psnr": image_psnr, "ssim": image_ssim}
+
+
+def _set_result(hr_dir: Path, scale: int, method: str, round_luma: bool, rows: List[Dict], started: float) -> Dict:
+    """Average the per-image rows of one set and log the set's line."""
     result = {
         "set": hr_dir.name,
         "scale": scale,
@@ -232,17 +281,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", type=Path, metavar="OUT", help="write all results, per image included, to this JSON file")
     parser.add_argument("--float-luma", action="store_true", help="keep the fractions of Y instead of rounding it to integer levels like MATLAB")
     parser.add_argument("--device", default="cpu", help="torch device for the models, e.g. cpu or cuda (default: cpu)")
-    parser.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's own default)")
+    parser.add_argument("--threads", type=int, help="CPU threads for torch, per process with --workers "
+                        "(default: torch's own default, 1 with --workers)")
+    parser.add_argument("--workers", type=int, default=1, help="CPU processes that measure a model's images in "
+                        "parallel, each loading the model once (default: 1, in this process)")
     parser.add_argument("--verbose", action="store_true", help="log per-image results and full error traces")
     return parser
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format=LOG_FORMAT)
 
     if args.scale < 1:
         logger.error("--scale must be a positive integer, got %d", args.scale)
+        return 2
+    if args.workers < 1:
+        logger.error("--workers must be a positive integer, got %d", args.workers)
+        return 2
+    if args.workers > 1 and args.device != "cpu":
+        logger.error("--workers runs models on the CPU only, but --device is %s; drop one of the two", args.device)
         return 2
     if args.threads is not None:
         torch.set_num_threads(args.threads)
@@ -263,7 +321,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 def _run(args: argparse.Namespace) -> List[Dict]:
     return evaluate_models(args.hr_dirs, args.scale, args.model, bicubic=args.bicubic or not args.model,
-                           device=args.device, round_luma=not args.float_luma)
+                           device=args.device, round_luma=not args.float_luma, workers=args.workers,
+                           threads_per_worker=args.threads or 1)
 
 
 def evaluate_models(
@@ -273,26 +332,46 @@ def evaluate_models(
     bicubic: bool = True,
     device: str = "cpu",
     round_luma: bool = True,
+    workers: int = 1,
+    threads_per_worker: int = 1,
 ) -> List[Dict]:
-    """Evaluate bicubic (when asked) and each TorchScript file on every folder, set by set."""
-    methods = []
+    """Evaluate bicubic (when asked) and each TorchScript file on every folder, set by set.
+
+    With ``workers`` above 1 each model runs in that many CPU processes (see
+    :func:`evaluate_folder_in_workers`); bicubic always runs in this process.
+    """
+    runs = []
     if bicubic:
-        methods.append(("bicubic", bicubic_upscaler(scale), None))
+        upscale_bicubic = bicubic_upscaler(scale)
+        runs.append(("bicubic", lambda hr_dir: evaluate_folder(hr_dir, scale, upscale_bicubic, "bicubic", None, round_luma)))
     for model_path in model_paths:
-        model = load_torchscript(model_path, device)
-        methods.append((Path(model_path).name, model, torch.device(device)))
+        runs.append((Path(model_path).name,
+                     _model_runner(model_path, scale, device, round_luma, workers, threads_per_worker)))
 
     results = []
     for hr_dir in hr_dirs:
-        for method, upscale_fn, method_device in methods:
+        for method, run in runs:
             try:
-                result = evaluate_folder(hr_dir, scale, upscale_fn, method=method, device=method_device,
-                                         round_luma=round_luma)
+                result = run(hr_dir)
             except RuntimeError as error:
                 # A TorchScript model raises RuntimeError for wrong input sizes or out of memory.
                 raise RuntimeError(f"{method} failed on {hr_dir}: {error}") from error
             results.append(result)
     return results
+
+
+def _model_runner(model_path: Path, scale: int, device: str, round_luma: bool, workers: int,
+                  threads_per_worker: int) -> Callable[[Path], Dict]:
+    """Load a TorchScript file and return a function that measures it on one folder."""
+    if workers > 1:
+        load_torchscript(model_path, "cpu")  # reports an invalid file before any worker starts
+        return lambda hr_dir: evaluate_folder_in_workers(hr_dir, scale, model_path, workers, threads_per_worker,
+                                                         round_luma)
+
+    model = load_torchscript(model_path, device)
+    method = Path(model_path).name
+    return lambda hr_dir: evaluate_folder(hr_dir, scale, model, method, torch.device(device), round_luma)
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -44,7 +44,7 @@ def bundled_psnr(card_path: Path, set_name: str) -> Optional[float]:
 
 
 def ship(checkpoint: Path, sets: List[Path], models_dir: Path, checkpoints_dir: Path,
-         not_measured: Optional[str] = None, force: bool = False) -> bool:
+         not_measured: Optional[str] = None, force: bool = False, workers: int = 1) -> bool:
     """Export and measure ``checkpoint``, then install it if it is better or forced. Return whether it was installed."""
     network, record = network_from_state(torch.load(checkpoint, map_location="cpu"))
     scale = network.config.scale
@@ -53,7 +53,7 @@ def ship(checkpoint: Path, sets: List[Path], models_dir: Path, checkpoints_dir: 
     candidate = models_dir / f"{name}.candidate.pt"
     card = export(network, candidate, record)
     try:
-        results = evaluate_models(sets, scale, [candidate])
+        results = evaluate_models(sets, scale, [candidate], workers=workers)
         print(format_table(results))
         card["name"] = name
         card["evaluation"] = evaluation_section(results, scale, not_measured)
@@ -89,17 +89,22 @@ def main(argv=None) -> int:
     parser.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS_DIR)
     parser.add_argument("--checkpoints-dir", type=Path, default=DEFAULT_CHECKPOINTS_DIR)
     parser.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's own default)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="CPU processes that evaluate the export, one thread each (default: 1, in this process)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     if args.threads is not None:
         torch.set_num_threads(args.threads)
 
+    if args.workers < 1:
+        log.error("--workers must be a positive integer, got %d", args.workers)
+        return 2
     missing = [str(path) for path in [args.checkpoint, *args.sets] if not path.exists()]
     if missing:
         log.error("not found: %s", ", ".join(missing))
         return 2
     return 0 if ship(args.checkpoint, args.sets, args.models_dir, args.checkpoints_dir,
-                     args.not_measured, args.force) else 1
+                     args.not_measured, args.force, args.workers) else 1
 
 
 if __name__ == "__main__":

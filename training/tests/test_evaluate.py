@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from fssm.evaluate import bicubic_upscaler, evaluate_folder, evaluate_module, load_rgb, main
+from fssm.evaluate import bicubic_upscaler, evaluate_folder, evaluate_models, evaluate_module, load_rgb, main
 
 BENCHMARKS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "benchmarks"
 
@@ -137,3 +137,42 @@ def test_command_line_reports_unreadable_image(tmp_path, caplog):
 
     assert status == 1
     assert "broken.png" in caplog.text
+
+
+def test_workers_match_one_process(tmp_path):
+    model_path = tmp_path / "nearest_x2.pt"
+    torch.jit.script(NearestUpscaler(2)).save(str(model_path))
+    folder = benchmark_folder("Set5")
+
+    in_process = evaluate_models([folder], 2, [model_path], bicubic=False)
+    in_workers = evaluate_models([folder], 2, [model_path], bicubic=False, workers=2)
+
+    assert in_workers[0]["method"] == "nearest_x2.pt"
+    assert [row["name"] for row in in_workers[0]["images"]] == [row["name"] for row in in_process[0]["images"]]
+    assert in_workers[0]["images"] == in_process[0]["images"]
+    assert in_workers[0]["psnr"] == in_process[0]["psnr"]
+
+
+def test_workers_report_unreadable_image(tmp_path, caplog):
+    model_path = tmp_path / "nearest_x2.pt"
+    torch.jit.script(NearestUpscaler(2)).save(str(model_path))
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "broken.png").write_bytes(b"not a png")
+
+    with caplog.at_level(logging.ERROR):
+        status = main([str(tmp_path / "images"), "--scale", "2", "--model", str(model_path), "--workers", "2"])
+
+    assert status == 1
+    assert "broken.png" in caplog.text
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--workers", "0"], "--workers must be a positive integer"),
+    (["--workers", "2", "--device", "cuda"], "CPU only"),
+])
+def test_command_line_rejects_invalid_workers(arguments, message, caplog):
+    with caplog.at_level(logging.ERROR):
+        status = main([str(benchmark_folder("Set5")), "--scale", "2", *arguments])
+
+    assert status == 2
+    assert message in caplog.text

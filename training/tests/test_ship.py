@@ -72,9 +72,10 @@ def test_force_replaces_better_model(checkpoint, folders, noise_set):
     validation = noise_set("Tiny")
     write_bundled_model(models, "Tiny", psnr=99.0)
 
-    assert ship(checkpoint, [validation], models, checkpoints, force=True)
+    assert ship(checkpoint, [validation], models, checkpoints, force=True, workers=2)
 
     assert (models / "fssm-x2.pt").read_bytes() != b"bundled model"
+    assert json.loads((models / "fssm-x2.json").read_text())["evaluation"]["sets"][0]["images"] == 1
     assert (checkpoints / "fssm-x2.pt").exists()
 
 
@@ -82,3 +83,11 @@ def test_cli_missing_checkpoint(tmp_path, noise_set):
     status = main([str(tmp_path / "absent.pt"), str(noise_set("Tiny")), "--models-dir", str(tmp_path)])
 
     assert status == 2
+
+
+def test_cli_rejects_zero_workers(checkpoint, folders, noise_set):
+    models, checkpoints = folders
+    status = main([str(checkpoint), str(noise_set("Tiny")), "--models-dir", str(models), "--workers", "0"])
+
+    assert status == 2
+    assert list(models.iterdir()) == []
