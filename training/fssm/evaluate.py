@@ -127,8 +127,9 @@ def evaluate_folder_in_workers(
     """Measure a TorchScript file on ``hr_dir`` like :func:`evaluate_folder`, in ``workers`` CPU processes.
 
     Each process loads the model once, runs ``threads`` torch threads and takes one whole
-    image at a time. The scan's per-token steps are small tensor operations that gain little
-    from more threads, so whole images per process keep more cores busy.
+    image at a time, so it pays off only where many images of similar size share the work.
+    NOTE: on Set5 at x4, two workers were 0.92 times as fast as one process with two threads
+    (benchmarks/bench_workers.py). A set of many similar images has not been compared.
     """
     hr_dir = Path(hr_dir)
     images = list_images(hr_dir)
