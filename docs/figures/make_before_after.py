@@ -1,6 +1,6 @@
 """Draw docs/figures/before-after.png: the example image, bicubic and FSSM x2, side by side.
 
-    cd training && /usr/bin/python3 ../docs/figures/make_before_after.py \
+    cd training && PYTHONPATH=. /usr/bin/python3 ../docs/figures/make_before_after.py \
         --model ../plugin-resources/models/fssm-x2.pt
 
 It follows the plugin's path for a 16-bit grey image: the 1st and 99.8th percentiles map to
