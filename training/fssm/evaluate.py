@@ -150,6 +150,7 @@ _worker_model: Optional[torch.jit.ScriptModule] = None
 
 
 def _start_worker(model_path: str, threads: int, log_level: int) -> None:
+    """Set up logging and threads in a new worker process and load its model."""
     global _worker_model
     logging.basicConfig(level=log_level, format=LOG_FORMAT)
     torch.set_num_threads(threads)
@@ -157,6 +158,7 @@ def _start_worker(model_path: str, threads: int, log_level: int) -> None:
 
 
 def _measure_in_worker(path: Path, scale: int, method: str, round_luma: bool) -> Dict:
+    """Measure one image with the worker's model."""
     return measure_image(path, scale, _worker_model, method, torch.device("cpu"), round_luma)
 
 
@@ -344,7 +346,11 @@ def evaluate_models(
     runs = []
     if bicubic:
         upscale_bicubic = bicubic_upscaler(scale)
-        runs.append(("bicubic", lambda hr_dir: evaluate_folder(hr_dir, scale, upscale_bicubic, "bicubic", None, round_luma)))
+
+        def run_bicubic(hr_dir: Path) -> Dict:
+            return evaluate_folder(hr_dir, scale, upscale_bicubic, "bicubic", None, round_luma)
+
+        runs.append(("bicubic", run_bicubic))
     for model_path in model_paths:
         runs.append((Path(model_path).name,
                      _model_runner(model_path, scale, device, round_luma, workers, threads_per_worker)))
