@@ -63,20 +63,24 @@ def _check_same_settings(checkpoint: Path, config: TrainConfig) -> None:
 
 
 def evaluate_run(trainer: Trainer, folder: Path, sets: List[Path]) -> List[Dict]:
-    """Evaluate a finished run on every set, reusing folder/evaluation.json from an earlier call."""
-    cached = folder / "evaluation.json"
-    names = [hr_dir.name for hr_dir in sets]
-    if cached.exists():
-        results = json.loads(cached.read_text())
-        if [result["set"] for result in results] == names:
-            return results
+    """Evaluate a finished run on every set, in the order given.
 
-    results = []
-    for hr_dir in sets:
+    Results are kept per set in folder/evaluation.json, so a later call with more sets (B100
+    added to Set5 and Set14, say) evaluates only the sets that are new to this run.
+    """
+    cached_file = folder / "evaluation.json"
+    cached = {}
+    if cached_file.exists():
+        cached = {result["set"]: result for result in json.loads(cached_file.read_text())}
+
+    missing = [hr_dir for hr_dir in sets if hr_dir.name not in cached]
+    for hr_dir in missing:
+        log.info("evaluating %s on %s", folder.name, hr_dir.name)
         result = evaluate_module(trainer.network, hr_dir, trainer.config.scale, method=trainer.config.scan)
-        results.append({key: result[key] for key in ("set", "scale", "method", "psnr", "ssim")})
-    cached.write_text(json.dumps(results, indent=2) + "\n")
-    return results
+        cached[hr_dir.name] = {key: result[key] for key in ("set", "scale", "method", "psnr", "ssim")}
+    if missing:
+        cached_file.write_text(json.dumps(list(cached.values()), indent=2) + "\n")
+    return [cached[hr_dir.name] for hr_dir in sets]
 
 
 def summarise(evaluations: Dict[str, Dict[int, List[Dict]]]) -> List[Dict]:

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from fssm import ablation
 from fssm.ablation import main, paired_differences
 from fssm.train import TrainConfig, Trainer
 
@@ -87,6 +88,29 @@ def test_rerun_skips_finished_runs(tmp_path, evaluation_set):
     run_ablation(tmp_path, evaluation_set)
 
     assert (checkpoint.stat().st_mtime_ns, evaluation.stat().st_mtime_ns) == before
+
+
+def test_added_set_evaluates_only_that_set(tmp_path, evaluation_set, noise_set, monkeypatch):
+    run_ablation(tmp_path, evaluation_set, "--modes", "foh")
+    first = json.loads((tmp_path / "foh-seed0" / "evaluation.json").read_text())
+    added = noise_set("Added", seed=2)
+    evaluated = []
+    real_evaluate = ablation.evaluate_module
+
+    def recording_evaluate(network, hr_dir, *args, **kwargs):
+        evaluated.append(hr_dir.name)
+        return real_evaluate(network, hr_dir, *args, **kwargs)
+
+    monkeypatch.setattr(ablation, "evaluate_module", recording_evaluate)
+
+    main(TINY_ARGS + ["--modes", "foh", "--sets", str(evaluation_set), str(added), "--out", str(tmp_path)])
+
+    assert evaluated == ["Added"]
+    results = json.loads((tmp_path / "foh-seed0" / "evaluation.json").read_text())
+    assert [result["set"] for result in results] == ["Tiny", "Added"]
+    assert results[0] == first[0]
+    rows = json.loads((tmp_path / "ablation.json").read_text())
+    assert sorted(row["set"] for row in rows) == ["Added", "Tiny"]
 
 
 def test_time_limit_stops_then_continues(tmp_path, evaluation_set):
