@@ -8,7 +8,8 @@ Only the scan mode differs between the runs of a seed, so they start from the sa
 and see the same batches. A run that stops at --max-minutes continues where it stopped when
 the same command runs again, and finished runs are skipped. Every finished network is
 evaluated on each set (Y-PSNR/SSIM, border = scale) and the comparison is written to
-OUT/ablation.md and OUT/ablation.json.
+OUT/ablation.md and OUT/ablation.json. Evaluations are kept per run and set, so running the
+command again with one more --sets folder evaluates only that folder.
 """
 import argparse
 import json
