@@ -8,8 +8,8 @@ Only the scan mode differs between the runs of a seed, so they start from the sa
 and see the same batches. A run that stops at --max-minutes continues where it stopped when
 the same command runs again, and finished runs are skipped. Every finished network is
 evaluated on each set (Y-PSNR/SSIM, border = scale) and the comparison is written to
-OUT/ablation.md and OUT/ablation.json. Evaluations are kept per run and set, so running the
-command again with one more --sets folder evaluates only that folder.
+OUT/ablation.md and OUT/ablation.json. Each run keeps its results per set, so the same
+command with one more --sets folder evaluates only that folder.
 """
 import argparse
 import json
@@ -64,24 +64,25 @@ def _check_same_settings(checkpoint: Path, config: TrainConfig) -> None:
 
 
 def evaluate_run(trainer: Trainer, folder: Path, sets: List[Path]) -> List[Dict]:
-    """Evaluate a finished run on every set, in the order given.
+    """Evaluate a finished run on every set and return the results in the order of ``sets``.
 
-    Results are kept per set in folder/evaluation.json, so a later call with more sets (B100
-    added to Set5 and Set14, say) evaluates only the sets that are new to this run.
+    folder/evaluation.json keeps one result per set, so a set that an earlier call measured
+    is read back and only new sets are evaluated.
     """
-    cached_file = folder / "evaluation.json"
-    cached = {}
-    if cached_file.exists():
-        cached = {result["set"]: result for result in json.loads(cached_file.read_text())}
+    cache_path = folder / "evaluation.json"
+    results_by_set = {}
+    if cache_path.exists():
+        results_by_set = {result["set"]: result for result in json.loads(cache_path.read_text())}
 
-    missing = [hr_dir for hr_dir in sets if hr_dir.name not in cached]
-    for hr_dir in missing:
+    new_sets = [hr_dir for hr_dir in sets if hr_dir.name not in results_by_set]
+    for hr_dir in new_sets:
         log.info("evaluating %s on %s", folder.name, hr_dir.name)
         result = evaluate_module(trainer.network, hr_dir, trainer.config.scale, method=trainer.config.scan)
-        cached[hr_dir.name] = {key: result[key] for key in ("set", "scale", "method", "psnr", "ssim")}
-    if missing:
-        cached_file.write_text(json.dumps(list(cached.values()), indent=2) + "\n")
-    return [cached[hr_dir.name] for hr_dir in sets]
+        results_by_set[hr_dir.name] = {key: result[key] for key in ("set", "scale", "method", "psnr", "ssim")}
+    if new_sets:
+        cache_path.write_text(json.dumps(list(results_by_set.values()), indent=2) + "\n")
+
+    return [results_by_set[hr_dir.name] for hr_dir in sets]
 
 
 def summarise(evaluations: Dict[str, Dict[int, List[Dict]]]) -> List[Dict]:

@@ -90,9 +90,9 @@ def test_rerun_skips_finished_runs(tmp_path, evaluation_set):
     assert (checkpoint.stat().st_mtime_ns, evaluation.stat().st_mtime_ns) == before
 
 
-def test_added_set_evaluates_only_that_set(tmp_path, evaluation_set, noise_set, monkeypatch):
+def test_added_set_evaluated_alone(tmp_path, evaluation_set, noise_set, monkeypatch):
     run_ablation(tmp_path, evaluation_set, "--modes", "foh")
-    first = json.loads((tmp_path / "foh-seed0" / "evaluation.json").read_text())
+    before = json.loads((tmp_path / "foh-seed0" / "evaluation.json").read_text())
     added = noise_set("Added", seed=2)
     evaluated = []
     real_evaluate = ablation.evaluate_module
@@ -108,7 +108,7 @@ def test_added_set_evaluates_only_that_set(tmp_path, evaluation_set, noise_set, 
     assert evaluated == ["Added"]
     results = json.loads((tmp_path / "foh-seed0" / "evaluation.json").read_text())
     assert [result["set"] for result in results] == ["Tiny", "Added"]
-    assert results[0] == first[0]
+    assert results[0] == before[0]
     rows = json.loads((tmp_path / "ablation.json").read_text())
     assert sorted(row["set"] for row in rows) == ["Added", "Tiny"]
 
