@@ -290,3 +290,18 @@ def test_missing_compiler_falls_back(monkeypatch, caplog):
     y = selective_scan(*inputs, "foh")
     assert "_CpuScan" not in type(y.grad_fn).__name__
     assert torch.allclose(y, selective_scan_ref(*inputs, "foh"))
+
+
+def test_missing_pybind11_is_named(monkeypatch):
+    from torch.utils import cpp_extension
+
+    def failing_build(**kwargs):
+        raise RuntimeError("Error building extension 'fssm_scan_cpu': fatal error: pybind11/pybind11.h: No such file")
+
+    monkeypatch.setattr(scan_train, "_cpu_extension", None)
+    monkeypatch.setattr(scan_train, "_cpu_extension_error", None)
+    monkeypatch.setattr(cpp_extension, "is_ninja_available", lambda: True)
+    monkeypatch.setattr(cpp_extension, "load", failing_build)
+
+    with pytest.raises(RuntimeError, match="apt-get install pybind11-dev"):
+        scan_train.load_cpu_extension()
