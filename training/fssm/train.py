@@ -81,6 +81,9 @@ class Trainer:
         self.seconds = 0.0
         self.best_psnr = float("-inf")
         self.history = []
+        # Where the weights came from, with that network's scale and step: a path alone
+        # stops saying which network it was once a newer checkpoint replaces the file.
+        self.initialised_from = config.init_from
 
     # -- checkpoints -------------------------------------------------------------------
 
@@ -95,6 +98,7 @@ class Trainer:
             "seconds": self.seconds,
             "best_psnr": self.best_psnr,
             "history": self.history,
+            "initialised_from": self.initialised_from,
             "record": self.record(),
         }
 
@@ -111,7 +115,7 @@ class Trainer:
             "seed": self.config.seed,
             "hardware": describe_hardware(self.device),
             "hours": round(self.seconds / 3600, 3),
-            "initialised_from": self.config.init_from,
+            "initialised_from": self.initialised_from,
             "validation": self.history[-1] if self.history else None,
         }
 
@@ -130,6 +134,7 @@ class Trainer:
         self.seconds = state["seconds"]
         self.best_psnr = state["best_psnr"]
         self.history = state["history"]
+        self.initialised_from = state.get("initialised_from", self.config.init_from)
         log.info("resumed from %s at step %d", path, self.step)
 
     def initialise_from(self, path: Path) -> None:
@@ -140,6 +145,7 @@ class Trainer:
         """
         state = torch.load(path, map_location=self.device)
         weights = state["model"]
+        self.initialised_from = f"{path} (x{state['config']['scale']} network at step {state['step']})"
         if state["config"]["scale"] == self.config.scale:
             self.network.load_state_dict(weights)
             log.info("initialised every layer from %s", path)

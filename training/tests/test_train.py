@@ -76,6 +76,21 @@ def test_x4_starts_from_x2_body(tmp_path, validation_dir):
         assert torch.equal(value, x2_weights[name]), name
 
 
+def test_record_names_the_starting_network_after_resume(tmp_path, validation_dir):
+    x2 = Trainer(tiny_config(validation_dir, iterations=1), tmp_path / "x2", torch.device("cpu"))
+    x2.run()
+    start = tmp_path / "x2" / "last.pt"
+    x4 = Trainer(tiny_config(validation_dir, scale=4), tmp_path / "x4", torch.device("cpu"))
+    x4.initialise_from(start)
+    x4.train_step()
+    x4.save(tmp_path / "x4" / "last.pt")
+
+    resumed = Trainer(tiny_config(validation_dir, scale=4), tmp_path / "x4", torch.device("cpu"))
+    resumed.load(tmp_path / "x4" / "last.pt")
+
+    assert resumed.record()["initialised_from"] == f"{start} (x2 network at step 1)"
+
+
 def test_same_scale_start_copies_every_weight(tmp_path, validation_dir):
     first = Trainer(tiny_config(validation_dir, iterations=1), tmp_path / "first", torch.device("cpu"))
     first.run()
