@@ -81,8 +81,8 @@ class Trainer:
         self.seconds = 0.0
         self.best_psnr = float("-inf")
         self.history = []
-        # Where the weights came from, with that network's scale and step: a path alone
-        # stops saying which network it was once a newer checkpoint replaces the file.
+        # The starting checkpoint with its network's scale and step, because a newer
+        # checkpoint may later replace the file at that path.
         self.initialised_from = config.init_from
 
     # -- checkpoints -------------------------------------------------------------------
@@ -98,7 +98,6 @@ class Trainer:
             "seconds": self.seconds,
             "best_psnr": self.best_psnr,
             "history": self.history,
-            "initialised_from": self.initialised_from,
             "record": self.record(),
         }
 
@@ -134,7 +133,7 @@ class Trainer:
         self.seconds = state["seconds"]
         self.best_psnr = state["best_psnr"]
         self.history = state["history"]
-        self.initialised_from = state.get("initialised_from", self.config.init_from)
+        self.initialised_from = state["record"]["initialised_from"]
         log.info("resumed from %s at step %d", path, self.step)
 
     def initialise_from(self, path: Path) -> None:

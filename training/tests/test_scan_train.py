@@ -292,7 +292,7 @@ def test_missing_compiler_falls_back(monkeypatch, caplog):
     assert torch.allclose(y, selective_scan_ref(*inputs, "foh"))
 
 
-def test_missing_pybind11_is_named(monkeypatch):
+def test_missing_pybind11_named_in_error(monkeypatch):
     from torch.utils import cpp_extension
 
     def failing_build(**kwargs):

@@ -76,7 +76,7 @@ def test_x4_starts_from_x2_body(tmp_path, validation_dir):
         assert torch.equal(value, x2_weights[name]), name
 
 
-def test_record_names_the_starting_network_after_resume(tmp_path, validation_dir):
+def test_resume_keeps_starting_network(tmp_path, validation_dir):
     x2 = Trainer(tiny_config(validation_dir, iterations=1), tmp_path / "x2", torch.device("cpu"))
     x2.run()
     start = tmp_path / "x2" / "last.pt"

@@ -298,8 +298,10 @@ def load_cpu_extension():
             verbose=False,
         )
     except (OSError, RuntimeError, ImportError) as error:
-        # Debian's torch ships without pybind11; name the package before the compiler's output.
-        hint = " (pybind11's headers are missing; Debian: apt-get install pybind11-dev)" if "pybind11" in str(error) else ""
+        # Debian's torch ships without pybind11, so name the missing package before the compiler output.
+        hint = ""
+        if "pybind11" in str(error):
+            hint = " (pybind11 headers missing: on Debian, apt-get install pybind11-dev)"
         _cpu_extension_error = f"cannot build the CPU training scan in {build_dir}{hint}: {error}"
         LOG.debug("CPU training scan build failed", exc_info=True)
         raise RuntimeError(_cpu_extension_error) from error
