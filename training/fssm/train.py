@@ -2,12 +2,15 @@
 
     python3 -m fssm.train --scale 2 --iterations 20000 --out runs/x2
     python3 -m fssm.train --scale 2 --iterations 40000 --out runs/x2 --resume runs/x2/last.pt
+    python3 -m fssm.train --resume runs/x2/last.pt --out runs/x2    # same settings, same schedule
     python3 -m fssm.train --scale 4 --init-from runs/x2/best.pt --out runs/x4
     python3 -m fssm.train --scale 2 --batch 32 --patch 64 --init-from runs/x2/best.pt --out runs/x2-gpu
 
 The recipe is MambaIR-light's (Adam 2e-4, betas 0.9/0.99, L1 loss, learning rate halved at
 50%, 80%, 90% and 95% of the run) with the schedule scaled to the iterations you can
-afford. Batch k is drawn from a generator seeded with (seed, k), and stochastic depth is
+afford. A resumed run may be given another number of iterations: its schedule is then
+recomputed for the new length, learning rate included, as if the run had been planned
+that long from the start. Batch k is drawn from a generator seeded with (seed, k), and stochastic depth is
 seeded the same way, so a run resumed from a checkpoint continues exactly as if it had
 never stopped.
 """
@@ -136,6 +139,21 @@ class Trainer:
         self.initialised_from = state["record"]["initialised_from"]
         log.info("resumed from %s at step %d", path, self.step)
 
+    def reschedule(self, iterations: int) -> None:
+        """Give a resumed run a new length: new milestones, and the learning rate that they imply now."""
+        if iterations < self.step:
+            raise ValueError(f"invalid --iterations {iterations}: the checkpoint has already reached step"
+                             f" {self.step}. Give {self.step} or more.")
+        self.config.iterations = iterations
+        milestones = self.config.milestones()
+        self.scheduler.milestones = type(self.scheduler.milestones)(milestones)
+
+        halvings = sum(1 for milestone in milestones if milestone <= self.step)
+        for group, base_lr in zip(self.optimizer.param_groups, self.scheduler.base_lrs):
+            group["lr"] = base_lr * self.scheduler.gamma ** halvings
+        log.info("schedule: %d iterations, learning rate halved at %s, now %.2e at step %d",
+                 iterations, milestones, self.optimizer.param_groups[0]["lr"], self.step)
+
     def initialise_from(self, path: Path) -> None:
         """Copy the weights of another network: all of them at the same scale, else all but the upsampler.
 
@@ -234,7 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", type=int, choices=(2, 3, 4), default=defaults.scale)
     parser.add_argument("--scan", choices=("foh", "foh1", "zoh"), default=defaults.scan)
-    parser.add_argument("--iterations", type=int, default=defaults.iterations, help="total training steps of the run")
+    parser.add_argument("--iterations", type=int, help=f"total training steps of the run (default {defaults.iterations};"
+                        " with --resume, the checkpoint's, and another value reschedules the rest of the run)")
     parser.add_argument("--batch", type=int, default=defaults.batch)
     parser.add_argument("--patch", type=int, default=defaults.patch_lr, help="low-resolution patch size in pixels")
     parser.add_argument("--seed", type=int, default=defaults.seed)
@@ -256,7 +275,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(
-        scale=args.scale, scan=args.scan, iterations=args.iterations, batch=args.batch, patch_lr=args.patch,
+        scale=args.scale, scan=args.scan,
+        iterations=args.iterations if args.iterations is not None else TrainConfig.iterations, batch=args.batch, patch_lr=args.patch,
         seed=args.seed, validate_every=args.validate_every, checkpoint_every=args.checkpoint_every,
         log_every=args.log_every, train_dir=args.train_dir, validation_dir=args.validation_dir,
         init_from=args.init_from,
@@ -273,12 +293,12 @@ def main(argv=None) -> int:
     if args.resume is not None:
         saved = torch.load(args.resume, map_location="cpu")["train_config"]
         saved["betas"] = tuple(saved["betas"])
-        # A resumed run keeps its settings but may be extended to more iterations.
-        config = TrainConfig(**dict(saved, iterations=max(saved["iterations"], args.iterations)))
+        config = TrainConfig(**saved)  # a resumed run keeps its settings
     trainer = Trainer(config, args.out, device)
     if args.resume is not None:
         trainer.load(args.resume)
-        trainer.scheduler.milestones = type(trainer.scheduler.milestones)(config.milestones())
+        if args.iterations is not None and args.iterations != config.iterations:
+            trainer.reschedule(args.iterations)
     elif config.init_from:
         trainer.initialise_from(Path(config.init_from))
 

@@ -63,6 +63,45 @@ def test_learning_rate_halves_at_milestones(tmp_path, validation_dir):
     assert trainer.scheduler.get_last_lr()[0] == pytest.approx(1e-4)
 
 
+
+def test_reschedule_follows_shorter_schedule(tmp_path, validation_dir):
+    # A run planned for 40 steps and stopped at 12 is shortened to 20: from then on its
+    # learning rate is the one a 20-step run has (halved at 10, 16, 18 and 19).
+    long = Trainer(tiny_config(validation_dir, iterations=40), tmp_path / "long", torch.device("cpu"))
+    for _ in range(12):
+        long.train_step()
+    long.save(tmp_path / "long" / "last.pt")
+    planned = Trainer(tiny_config(validation_dir, iterations=20), tmp_path / "planned", torch.device("cpu"))
+    for _ in range(12):
+        planned.train_step()
+
+    resumed = Trainer(tiny_config(validation_dir, iterations=40), tmp_path / "long", torch.device("cpu"))
+    resumed.load(tmp_path / "long" / "last.pt")
+    resumed.reschedule(20)
+    assert resumed.optimizer.param_groups[0]["lr"] == pytest.approx(1e-4)
+    for _ in range(8):
+        resumed.train_step()
+        planned.train_step()
+        assert resumed.scheduler.get_last_lr() == pytest.approx(planned.scheduler.get_last_lr())
+    assert resumed.scheduler.get_last_lr()[0] == pytest.approx(2e-4 / 16)
+
+    with pytest.raises(ValueError, match="already reached step 20"):
+        resumed.reschedule(15)
+
+
+def test_cli_resume_keeps_or_changes_length(tmp_path, validation_dir):
+    first = Trainer(tiny_config(validation_dir, iterations=40), tmp_path / "first", torch.device("cpu"))
+    first.train_step()
+    first.save(tmp_path / "first" / "last.pt")
+
+    main(["--resume", str(tmp_path / "first" / "last.pt"), "--out", str(tmp_path / "same"), "--max-minutes", "0"])
+    assert torch.load(tmp_path / "same" / "last.pt")["train_config"]["iterations"] == 40
+
+    main(["--resume", str(tmp_path / "first" / "last.pt"), "--iterations", "3", "--out", str(tmp_path / "short")])
+    saved = torch.load(tmp_path / "short" / "last.pt")
+    assert saved["step"] == 3
+    assert saved["train_config"]["iterations"] == 3
+
 def test_x4_starts_from_x2_body(tmp_path, validation_dir):
     x2 = Trainer(tiny_config(validation_dir, iterations=1), tmp_path / "x2", torch.device("cpu"))
     x2.run()
