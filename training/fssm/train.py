@@ -87,6 +87,7 @@ class Trainer:
         # The starting checkpoint with its network's scale and step, because a newer
         # checkpoint may later replace the file at that path.
         self.initialised_from = config.init_from
+        self.replans = []  # how the schedule changed on resumes, for the model card
 
     # -- checkpoints -------------------------------------------------------------------
 
@@ -101,6 +102,7 @@ class Trainer:
             "seconds": self.seconds,
             "best_psnr": self.best_psnr,
             "history": self.history,
+            "replans": self.replans,
             "record": self.record(),
         }
 
@@ -113,13 +115,20 @@ class Trainer:
             "patch_lr": self.config.patch_lr,
             "patch_hr": self.config.patch_lr * self.config.scale,
             "learning_rate": self.config.learning_rate,
-            "schedule": f"halved at {self.config.milestones()} of {self.config.iterations}",
+            "schedule": self.describe_schedule(),
             "seed": self.config.seed,
             "hardware": describe_hardware(self.device),
             "hours": round(self.seconds / 3600, 3),
             "initialised_from": self.initialised_from,
             "validation": self.history[-1] if self.history else None,
         }
+
+    def describe_schedule(self) -> str:
+        """Return the learning-rate schedule for the model card, with every replan of the run."""
+        schedule = f"halved at {self.config.milestones()} of {self.config.iterations}"
+        if self.replans:
+            schedule += f" ({', '.join(self.replans)})"
+        return schedule
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -137,6 +146,7 @@ class Trainer:
         self.best_psnr = state["best_psnr"]
         self.history = state["history"]
         self.initialised_from = state["record"]["initialised_from"]
+        self.replans = state.get("replans", [])  # absent from checkpoints older than replanning
         log.info("resumed from %s at step %d", path, self.step)
 
     def reschedule(self, iterations: int) -> None:
@@ -144,6 +154,7 @@ class Trainer:
         if iterations < self.step:
             raise ValueError(f"invalid --iterations {iterations}: the checkpoint has already reached step"
                              f" {self.step}. Give {self.step} or more.")
+        old_iterations, old_lr = self.config.iterations, self.optimizer.param_groups[0]["lr"]
         self.config.iterations = iterations
         milestones = self.config.milestones()
         self.scheduler.milestones = type(self.scheduler.milestones)(milestones)
@@ -151,6 +162,8 @@ class Trainer:
         halvings = sum(1 for milestone in milestones if milestone <= self.step)
         for group, base_lr in zip(self.optimizer.param_groups, self.scheduler.base_lrs):
             group["lr"] = base_lr * self.scheduler.gamma ** halvings
+        self.replans.append(f"replanned at step {self.step} from {old_iterations} iterations,"
+                            f" learning rate {old_lr:.2e} to {self.optimizer.param_groups[0]['lr']:.2e}")
         log.info("schedule: %d iterations, learning rate halved at %s, now %.2e at step %d",
                  iterations, milestones, self.optimizer.param_groups[0]["lr"], self.step)
 

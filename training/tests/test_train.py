@@ -84,6 +84,8 @@ def test_reschedule_follows_shorter_schedule(tmp_path, validation_dir):
         planned.train_step()
         assert resumed.scheduler.get_last_lr() == pytest.approx(planned.scheduler.get_last_lr())
     assert resumed.scheduler.get_last_lr()[0] == pytest.approx(2e-4 / 16)
+    assert resumed.record()["schedule"] == ("halved at [10, 16, 18, 19] of 20 (replanned at step 12"
+                                            " from 40 iterations, learning rate 2.00e-04 to 1.00e-04)")
 
     with pytest.raises(ValueError, match="already reached step 20"):
         resumed.reschedule(15)
@@ -101,6 +103,7 @@ def test_cli_resume_keeps_or_changes_length(tmp_path, validation_dir):
     saved = torch.load(tmp_path / "short" / "last.pt")
     assert saved["step"] == 3
     assert saved["train_config"]["iterations"] == 3
+    assert saved["replans"] == ["replanned at step 1 from 40 iterations, learning rate 2.00e-04 to 1.00e-04"]
 
 def test_x4_starts_from_x2_body(tmp_path, validation_dir):
     x2 = Trainer(tiny_config(validation_dir, iterations=1), tmp_path / "x2", torch.device("cpu"))
