@@ -8,10 +8,10 @@
 
 The recipe is MambaIR-light's (Adam 2e-4, betas 0.9/0.99, L1 loss, learning rate halved at
 50%, 80%, 90% and 95% of the run) with the schedule scaled to the iterations you can
-afford. A resumed run may be given another number of iterations: its schedule is then
+afford. A resumed run may be given another number of iterations. Its schedule is then
 recomputed for the new length, learning rate included, as if the run had been planned
-that long from the start. Batch k is drawn from a generator seeded with (seed, k), and stochastic depth is
-seeded the same way, so a run resumed from a checkpoint continues exactly as if it had
+that long from the start. Batch k is drawn from a generator seeded with (seed, k), and
+stochastic depth is seeded the same way, so a run resumed from a checkpoint continues exactly as if it had
 never stopped.
 """
 import argparse
@@ -288,8 +288,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(
-        scale=args.scale, scan=args.scan,
-        iterations=args.iterations if args.iterations is not None else TrainConfig.iterations, batch=args.batch, patch_lr=args.patch,
+        scale=args.scale, scan=args.scan, batch=args.batch, patch_lr=args.patch,
+        iterations=args.iterations if args.iterations is not None else TrainConfig.iterations,
         seed=args.seed, validate_every=args.validate_every, checkpoint_every=args.checkpoint_every,
         log_every=args.log_every, train_dir=args.train_dir, validation_dir=args.validation_dir,
         init_from=args.init_from,
