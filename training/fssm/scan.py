@@ -2,7 +2,12 @@
 
 - Gradients required: the compiled training scan with its hand-written backward
   (``fssm.ops.scan_train``), when it is available for the tensors' device.
-- Otherwise (inference, export): the TorchScript chunked loop of ``fssm.ops.scan_chunked``.
+- No gradients on the CPU (validation during training, evaluating a checkpoint): the same
+  compiled scan when it is available, because its forward is faster than the chunked loop
+  (4 to 5 times on a whole network, ``benchmarks/bench_validation.py``).
+- Otherwise (export, other devices, no compiled scan): the TorchScript chunked loop of
+  ``fssm.ops.scan_chunked``. Exported networks always run that loop, so their outputs can
+  differ from a checkpoint's in the last float32 digits.
 
 ``fssm.ops.scan_ref.selective_scan_ref`` is the token-by-token reference that tests hold
 every path to.
@@ -64,7 +69,8 @@ def selective_scan(u, delta, A, B, C, D, delta_bias, mode: str, delta_softplus: 
         tensors = [t.float() for t in tensors]
 
     needs_grad = torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
-    if needs_grad and _training_scan_available(u.device):
+    compiled_forward = needs_grad or u.device.type == "cpu"
+    if compiled_forward and _training_scan_available(u.device):
         from .ops import scan_train
 
         return scan_train.selective_scan_train(*tensors, mode, delta_softplus).to(out_dtype)

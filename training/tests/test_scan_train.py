@@ -245,6 +245,24 @@ def test_selective_scan_uses_training_scan(cpu_extension):
     assert "_CpuScan" in type(y.grad_fn).__name__
 
 
+def test_cpu_inference_uses_compiled_forward(cpu_extension, monkeypatch):
+    modes_run = []
+    compiled = scan_train.selective_scan_cpu
+
+    def recording(*args):
+        modes_run.append(args[7])
+        return compiled(*args)
+
+    monkeypatch.setattr(scan_train, "selective_scan_cpu", recording)
+    inputs = [t.float() for t in scan_inputs(2, 12, 2, 10, 70)]
+    with torch.no_grad():
+        y = selective_scan(*inputs, "foh")
+
+    assert modes_run == ["foh"]
+    assert y.dtype == torch.float32
+    assert relative_error(y, selective_scan_ref(*[t.double() for t in inputs], "foh")) < 1e-5
+
+
 def test_mixed_dtypes_run_in_float64(cpu_extension):
     inputs = scan_inputs(1, 4, 2, 3, 9)
     inputs[2] = inputs[2].float()  # the network passes A as float32
