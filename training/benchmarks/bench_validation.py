@@ -48,7 +48,8 @@ def time_paths(network: torch.nn.Module, hr_dir: Path, scale: int, rounds: int) 
     best = {}
     for _ in range(rounds):
         for name, context in PATHS.items():
-            with context(), torch.no_grad():
+            # evaluate_module runs without gradients, as validation during training does.
+            with context():
                 started = time.perf_counter()
                 result = evaluate_module(network, hr_dir, scale)
                 seconds = time.perf_counter() - started

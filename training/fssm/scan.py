@@ -4,7 +4,7 @@
   (``fssm.ops.scan_train``), when it is available for the tensors' device.
 - No gradients on the CPU (validation during training, evaluating a checkpoint): the same
   compiled scan when it is available, because its forward is faster than the chunked loop
-  (4 to 5 times on a whole network, ``benchmarks/bench_validation.py``).
+  (about 4.4 times on Set5 with the whole network, ``benchmarks/bench_validation.py``).
 - Otherwise (export, other devices, no compiled scan): the TorchScript chunked loop of
   ``fssm.ops.scan_chunked``. Exported networks always run that loop, so their outputs can
   differ from a checkpoint's in the last float32 digits.
