@@ -1,18 +1,24 @@
 """Selective scan for inference and export: a TorchScript loop over tokens, chunk by chunk.
 
 Per chunk of T tokens the decays exp(z) and input terms beta are computed at once as
-(T, batch, groups, channels_per_group, N) tensors, then a tight loop applies
+(T, batch, N, groups, channels_per_group) tensors, then a tight loop applies
 h <- exp(z_t) h + beta_t, and the outputs are contracted with C for the whole chunk.
 Only chunk-sized tensors of N-wide states exist, never L x channels x N, which keeps
 memory bounded for long sequences (a 256 x 256 tile scans 65,536 tokens).
+
+The state index n comes before the channels so that the innermost dimension of every
+chunk tensor is a group's channels (72 in the network), which the CPU kernels vectorise,
+rather than N (10), which they could not: B and C then broadcast as one value per row.
+Against the channels-last layout this made the scan 1.2-1.8x faster on the CPU
+(docs/benchmarks.md).
 
 Being TorchScript, the loop bounds come from the input at run time, so an exported
 network accepts any sequence length. Autograd through it is correct but slow: training
 uses the hand-written backward of the compiled scan instead.
 
-NOTE: the loop is memory-bound. At batch 8 it measured only 1.4-2.6x faster than the
-token-by-token reference (docs/benchmarks.md), because each token's states pass through
-several separate tensor operations; it is the bulk of the plugin's CPU time.
+NOTE: the loop is memory-bound. Each token's states pass through several separate tensor
+operations, so it remains the bulk of the plugin's CPU time, several times slower than the
+fused loop of the compiled training scan.
 """
 import torch
 import torch.nn.functional as F
@@ -46,12 +52,13 @@ def selective_scan_chunked(
     if delta_softplus:
         delta = F.softplus(delta)
 
-    # Token-major layouts so that one token's slice is contiguous.
-    u_tok = u.permute(2, 0, 1).reshape(length, batch, groups, per_group, 1)
-    delta_tok = delta.permute(2, 0, 1).reshape(length, batch, groups, per_group, 1)
-    B_tok = B.permute(3, 0, 1, 2).reshape(length, batch, groups, 1, d_state)
-    C_tok = C.permute(3, 0, 1, 2).reshape(length, batch, groups, 1, d_state)
-    A_grouped = A.reshape(groups, per_group, d_state)
+    # Token-major layouts so that one token's slice is contiguous, with the state index
+    # before the channels: (L, batch, N, groups, per_group) once broadcast.
+    u_tok = u.permute(2, 0, 1).reshape(length, batch, 1, groups, per_group)
+    delta_tok = delta.permute(2, 0, 1).reshape(length, batch, 1, groups, per_group)
+    B_tok = B.permute(3, 0, 2, 1).reshape(length, batch, d_state, groups, 1)
+    C_tok = C.permute(3, 0, 2, 1).reshape(length, batch, d_state, groups, 1)
+    A_grouped = A.t().reshape(d_state, groups, per_group).contiguous()
 
     # The input term beta = delta b (P(z) u_i + Q(z) u_{i+1}), rewritten per mode so that
     # as much as possible is computed per token and channel, before broadcasting over N:
@@ -73,11 +80,11 @@ def selective_scan_chunked(
         raise ValueError("unknown scan mode " + mode + "; expected zoh, foh or foh1")
     A_inverse = 1.0 / A_grouped
 
-    h = u.new_zeros(batch, groups, per_group, d_state)
+    h = u.new_zeros(batch, d_state, groups, per_group)
     y_chunks: list[torch.Tensor] = []
     for start in range(0, length, chunk):
         end = min(start + chunk, length)
-        z = delta_tok[start:end] * A_grouped  # (T, batch, groups, per_group, N)
+        z = delta_tok[start:end] * A_grouped  # (T, batch, N, groups, per_group)
         if mode == "zoh":
             decay = torch.exp(z)
             beta = B_tok[start:end] * term_a[start:end]
@@ -95,10 +102,10 @@ def selective_scan_chunked(
         for t in range(end - start):
             h = torch.addcmul(beta[t], decay[t], h)
             states.append(h)
-        # A multiply and a sum: torch.bmm over these (per_group x N) @ (N x 1) products took
-        # five times as long on the CPU.
+        # y_t = sum over n of C_t[n] h_t[n]: a multiply, then a sum over the state dimension,
+        # which leaves the channels innermost.
         hs = torch.stack(states, dim=0)
-        y_chunks.append((hs * C_tok[start:end]).sum(-1))
+        y_chunks.append((hs * C_tok[start:end]).sum(2))
 
     y = torch.cat(y_chunks, dim=0).reshape(length, batch, channels)
     y = y + u.permute(2, 0, 1) * D
