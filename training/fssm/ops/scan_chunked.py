@@ -9,7 +9,7 @@ memory bounded for long sequences (a 256 x 256 tile scans 65,536 tokens).
 The state index n comes before the channels so that the innermost dimension of every
 chunk tensor is a group's channels (72 in the network), which the CPU kernels vectorise,
 rather than N (10), which they could not: B and C then broadcast as one value per row.
-Against the channels-last layout this made the scan 1.2-1.8x faster on the CPU
+Against the channels-last layout this made the scan 1.2-1.6x faster on the CPU
 (docs/benchmarks.md).
 
 Being TorchScript, the loop bounds come from the input at run time, so an exported
