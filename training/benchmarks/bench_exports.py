@@ -12,36 +12,20 @@ survive a noisy machine.
 """
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import torch
 
+from benchmarks.alternating import evaluate_alternately, format_table
 from fssm.evaluate import evaluate_module, load_torchscript
 
 
 def time_exports(paths: list, hr_dir: Path, scale: int, rounds: int) -> dict:
-    """Return {path: (best seconds, PSNR, SSIM)}, evaluating the files alternately."""
-    modules = {path: load_torchscript(path) for path in paths}
-    best = {}
-    for _ in range(rounds):
-        for path, module in modules.items():
-            started = time.perf_counter()
-            result = evaluate_module(module, hr_dir, scale)
-            seconds = time.perf_counter() - started
-            previous = best.get(path)
-            if previous is None or seconds < previous[0]:
-                best[path] = (seconds, result["psnr"], result["ssim"])
-    return best
-
-
-def format_table(best: dict) -> str:
-    first_seconds = next(iter(best.values()))[0]
-    lines = ["| export | best time (s) | speed-up over the first | PSNR (dB) | SSIM |",
-             "|---|---|---|---|---|"]
-    for path, (seconds, psnr, ssim) in best.items():
-        lines.append(f"| {path} | {seconds:.1f} | {first_seconds / seconds:.2f}x | {psnr:.4f} | {ssim:.5f} |")
-    return "\n".join(lines)
+    """Return {file name: (best seconds, PSNR, SSIM)}, evaluating the files alternately."""
+    modules = {str(path): load_torchscript(path) for path in paths}
+    evaluations = {name: (lambda module=module: evaluate_module(module, hr_dir, scale))
+                   for name, module in modules.items()}
+    return evaluate_alternately(evaluations, rounds)
 
 
 def main() -> None:
@@ -61,7 +45,8 @@ def main() -> None:
 
     print(f"x{args.scale} exports on {args.set.name}, torch {torch.__version__}, {args.threads} thread(s), "
           f"best of {args.rounds}\n")
-    print(format_table(time_exports(args.exports, args.set, args.scale, args.rounds)))
+    best = time_exports(args.exports, args.set, args.scale, args.rounds)
+    print(format_table(best, "export", str(args.exports[0])))
 
 
 if __name__ == "__main__":

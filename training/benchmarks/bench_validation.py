@@ -12,13 +12,13 @@ taken in this one run because only ratios survive a noisy machine.
 """
 import argparse
 import sys
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import torch
 
 import fssm.scan
+from benchmarks.alternating import evaluate_alternately, format_table
 from fssm.evaluate import evaluate_module
 from fssm.export import network_from_state
 
@@ -45,27 +45,15 @@ PATHS = {"compiled scan": as_dispatched, "chunked loop": chunked_loop_only}
 
 def time_paths(network: torch.nn.Module, hr_dir: Path, scale: int, rounds: int) -> dict:
     """Return {path: (best seconds, PSNR, SSIM)}, evaluating the paths alternately."""
-    best = {}
-    for _ in range(rounds):
-        for name, context in PATHS.items():
+
+    def evaluation(context):
+        def evaluate():
             # evaluate_module runs without gradients, as validation during training does.
             with context():
-                started = time.perf_counter()
-                result = evaluate_module(network, hr_dir, scale)
-                seconds = time.perf_counter() - started
-            previous = best.get(name)
-            if previous is None or seconds < previous[0]:
-                best[name] = (seconds, result["psnr"], result["ssim"])
-    return best
+                return evaluate_module(network, hr_dir, scale)
+        return evaluate
 
-
-def format_table(best: dict) -> str:
-    chunked_seconds = best["chunked loop"][0]
-    lines = ["| scan path | best time (s) | speed-up over the chunked loop | PSNR (dB) | SSIM |",
-             "|---|---|---|---|---|"]
-    for name, (seconds, psnr, ssim) in best.items():
-        lines.append(f"| {name} | {seconds:.1f} | {chunked_seconds / seconds:.2f}x | {psnr:.4f} | {ssim:.5f} |")
-    return "\n".join(lines)
+    return evaluate_alternately({name: evaluation(context) for name, context in PATHS.items()}, rounds)
 
 
 def main() -> None:
@@ -87,7 +75,8 @@ def main() -> None:
     scale = state["config"]["scale"]
     print(f"{args.checkpoint} (x{scale}, {state['step']} steps) on {args.set.name}, torch {torch.__version__}, "
           f"{args.threads} thread(s), best of {args.rounds}\n")
-    print(format_table(time_paths(network, args.set, scale, args.rounds)))
+    best = time_paths(network, args.set, scale, args.rounds)
+    print(format_table(best, "scan path", "chunked loop"))
 
 
 if __name__ == "__main__":
