@@ -7,8 +7,9 @@ Only chunk-sized tensors of N-wide states exist, never L x channels x N, which k
 memory bounded for long sequences (a 256 x 256 tile scans 65,536 tokens).
 
 The state index n comes before the channels so that the innermost dimension of every
-chunk tensor is a group's channels (72 in the network), which the CPU kernels vectorise,
-rather than N (10), which they could not: B and C then broadcast as one value per row.
+chunk tensor is a group's channels (72 in the network), which the CPU kernels vectorise
+well, rather than N (10), which is shorter than two vector widths. B and C then broadcast as
+one value per row.
 Against the channels-last layout this made the scan 1.2-1.6x faster on the CPU
 (docs/benchmarks.md).
 
