@@ -12,6 +12,7 @@ survive a noisy machine.
 """
 import argparse
 import sys
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -22,9 +23,7 @@ from fssm.evaluate import evaluate_module, load_torchscript
 
 def time_exports(paths: list, hr_dir: Path, scale: int, rounds: int) -> dict:
     """Return {file name: (best seconds, PSNR, SSIM)}, evaluating the files alternately."""
-    modules = {str(path): load_torchscript(path) for path in paths}
-    evaluations = {name: (lambda module=module: evaluate_module(module, hr_dir, scale))
-                   for name, module in modules.items()}
+    evaluations = {str(path): partial(evaluate_module, load_torchscript(path), hr_dir, scale) for path in paths}
     return evaluate_alternately(evaluations, rounds)
 
 

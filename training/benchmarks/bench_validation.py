@@ -12,7 +12,8 @@ taken in this one run because only ratios survive a noisy machine.
 """
 import argparse
 import sys
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -34,26 +35,20 @@ def chunked_loop_only():
         fssm.scan._training_scan_available = available
 
 
-@contextmanager
-def as_dispatched():
-    """Leave ``selective_scan`` to pick the compiled scan."""
-    yield
-
-
-PATHS = {"compiled scan": as_dispatched, "chunked loop": chunked_loop_only}
+# nullcontext leaves selective_scan to pick the compiled scan.
+PATHS = {"compiled scan": nullcontext, "chunked loop": chunked_loop_only}
 
 
 def time_paths(network: torch.nn.Module, hr_dir: Path, scale: int, rounds: int) -> dict:
     """Return {path: (best seconds, PSNR, SSIM)}, evaluating the paths alternately."""
 
-    def evaluation(context):
-        def evaluate():
-            # evaluate_module runs without gradients, as validation during training does.
-            with context():
-                return evaluate_module(network, hr_dir, scale)
-        return evaluate
+    def evaluate_in(context):
+        # evaluate_module runs without gradients, as validation during training does.
+        with context():
+            return evaluate_module(network, hr_dir, scale)
 
-    return evaluate_alternately({name: evaluation(context) for name, context in PATHS.items()}, rounds)
+    evaluations = {name: partial(evaluate_in, context) for name, context in PATHS.items()}
+    return evaluate_alternately(evaluations, rounds)
 
 
 def main() -> None:
