@@ -1,7 +1,7 @@
 """Time evaluations of a set alternately, so that a noisy machine slows each of them alike.
 
-Shared by the benchmarks that compare two ways of evaluating the same network
-(``bench_validation``: compiled scan or chunked loop; ``bench_exports``: two exports).
+The benchmarks that compare two ways of evaluating a network share it: ``bench_validation``
+(compiled scan or chunked loop) and ``bench_exports`` (two exports).
 """
 import time
 from typing import Callable, Dict, Tuple
@@ -10,9 +10,9 @@ Best = Dict[str, Tuple[float, float, float]]
 
 
 def evaluate_alternately(evaluations: Dict[str, Callable[[], dict]], rounds: int) -> Best:
-    """Run each evaluation in turn, ``rounds`` times; return {name: (best seconds, PSNR, SSIM)}.
+    """Run each evaluation in turn, ``rounds`` times, and return {name: (best seconds, PSNR, SSIM)}.
 
-    Each evaluation returns a set result of ``fssm.evaluate`` (with "psnr" and "ssim").
+    Each evaluation returns a set result of ``fssm.evaluate``, with "psnr" and "ssim".
     """
     best: Best = {}
     for _ in range(rounds):
@@ -27,7 +27,7 @@ def evaluate_alternately(evaluations: Dict[str, Callable[[], dict]], rounds: int
 
 
 def format_table(best: Best, first_column: str, baseline: str) -> str:
-    """Markdown table of ``best`` with each time's speed-up over the entry named ``baseline``."""
+    """Format ``best`` as a Markdown table with each time's speed-up over the entry named ``baseline``."""
     baseline_seconds = best[baseline][0]
     lines = [f"| {first_column} | best time (s) | speed-up over {baseline} | PSNR (dB) | SSIM |",
              "|---|---|---|---|---|"]

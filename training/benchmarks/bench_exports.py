@@ -22,14 +22,14 @@ from fssm.evaluate import evaluate_module, load_torchscript
 
 
 def time_exports(paths: list, hr_dir: Path, scale: int, rounds: int) -> dict:
-    """Return {file name: (best seconds, PSNR, SSIM)}, evaluating the files alternately."""
+    """Evaluate the files alternately and return {file name: (best seconds, PSNR, SSIM)}."""
     evaluations = {str(path): partial(evaluate_module, load_torchscript(path), hr_dir, scale) for path in paths}
     return evaluate_alternately(evaluations, rounds)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("exports", type=Path, nargs="+", help="TorchScript files of one scale (fssm.export's .pt)")
+    parser.add_argument("exports", type=Path, nargs="+", help="TorchScript files of one scale, as fssm.export writes them")
     parser.add_argument("set", type=Path, help="folder of HR images")
     parser.add_argument("--scale", type=int, required=True, choices=(2, 3, 4))
     parser.add_argument("--rounds", type=int, default=2, help="passes per file, alternating")

@@ -128,8 +128,8 @@ def scan_flops(network: torch.nn.Module, x: torch.Tensor) -> int:
 
 def bench_network(size: int, gflops_matmul: float) -> list[str]:
     network = build(2, "foh").eval()
-    # Scripted as fssm.export does, so that the whole forward runs the exported models' scan:
-    # the eager network would pick the compiled training scan where it is available.
+    # Script the network as fssm.export does, so that the whole forward runs the exported
+    # models' scan. The eager network would pick the compiled training scan where it is available.
     exported = torch.jit.script(network)
     x = torch.rand(1, 3, size, size)
     with torch.no_grad():

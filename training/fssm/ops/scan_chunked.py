@@ -17,9 +17,9 @@ Being TorchScript, the loop bounds come from the input at run time, so an export
 network accepts any sequence length. Autograd through it is correct but slow: training
 uses the hand-written backward of the compiled scan instead.
 
-NOTE: the loop is memory-bound. Each token's states pass through several separate tensor
-operations, so it remains the bulk of the plugin's CPU time, several times slower than the
-fused loop of the compiled training scan.
+NOTE: the loop is memory-bound, because each token's states pass through several separate
+tensor operations. It is still the bulk of the plugin's CPU time, and several times slower
+than the fused loop of the compiled training scan.
 """
 import torch
 import torch.nn.functional as F
