@@ -122,9 +122,12 @@ class SS2D(nn.Module):
         forward_pair = torch.stack([row_major, column_major], dim=1)  # (B, 2, D, L)
         xs = torch.cat([forward_pair, torch.flip(forward_pair, dims=[-1])], dim=1)  # (B, K, D, L)
 
-        x_dbl = torch.einsum("bkdl,kcd->bkcl", xs, self.x_proj_weight)  # (B, K, R + 2N, L)
+        # Per-direction projections as matrix products broadcast over (B, K). They read xs in
+        # place. einsum (torch 1.13) moved the direction axis first instead, with a transposed
+        # copy in the forward and another in the backward.
+        x_dbl = torch.matmul(self.x_proj_weight, xs)  # (B, K, R + 2N, L)
         dts, Bs, Cs = torch.split(x_dbl, [self.dt_rank, self.d_state, self.d_state], dim=2)
-        dts = torch.einsum("bkrl,kdr->bkdl", dts, self.dt_projs_weight)  # (B, K, D, L)
+        dts = torch.matmul(self.dt_projs_weight, dts)  # (B, K, D, L)
 
         u = xs.reshape(batch, K * D, L)
         delta = dts.reshape(batch, K * D, L)
