@@ -375,7 +375,7 @@ class _CpuScan(torch.autograd.Function):
         C_tokens = C.transpose(-1, -2).contiguous()
         u, delta, A, D, delta_bias = (t.contiguous() for t in (u, delta, A, D, delta_bias))
         y, chunk_states = extension.forward(
-            u, _effective_delta(delta, delta_bias, delta_softplus), A, B_tokens, C_tokens, D,
+            u, extension.effective_delta(delta, delta_bias, delta_softplus), A, B_tokens, C_tokens, D,
             MODE_CODES[mode], CHUNK,
         )
         ctx.mode = mode
@@ -390,14 +390,13 @@ class _CpuScan(torch.autograd.Function):
     def backward(ctx, grad_y):
         extension = load_cpu_extension()
         u, delta, A, B_tokens, C_tokens, D, delta_bias, chunk_states = ctx.saved_tensors
-        raw_delta = delta + delta_bias[None, :, None]
-        effective = F.softplus(raw_delta) if ctx.delta_softplus else raw_delta
-        grad_u, grad_delta, grad_A, grad_B, grad_C, grad_D = extension.backward(
+        effective = extension.effective_delta(delta, delta_bias, ctx.delta_softplus)
+        grad_u, grad_effective, grad_A, grad_B, grad_C, grad_D = extension.backward(
             grad_y.contiguous(), u, effective, A, B_tokens, C_tokens, D, chunk_states, MODE_CODES[ctx.mode], CHUNK
         )
-        if ctx.delta_softplus:
-            grad_delta = grad_delta * torch.sigmoid(raw_delta)
-        grad_delta_bias = grad_delta.sum(dim=(0, 2))
+        grad_delta, grad_delta_bias = extension.effective_delta_backward(
+            grad_effective, delta, delta_bias, ctx.delta_softplus
+        )
         return (
             grad_u, grad_delta, grad_A, grad_B.transpose(-1, -2), grad_C.transpose(-1, -2),
             grad_D, grad_delta_bias, None, None,
