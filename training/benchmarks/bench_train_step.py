@@ -96,8 +96,10 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="fssm-step-") as parent:
         worktree = Path(parent) / "tree"
-        subprocess.run(["git", "worktree", "add", "--detach", "--quiet", str(worktree), args.against],
-                       cwd=TRAINING_DIR, check=True)
+        checkout = subprocess.run(["git", "worktree", "add", "--detach", "--quiet", str(worktree), args.against],
+                                  cwd=TRAINING_DIR, capture_output=True, text=True)
+        if checkout.returncode != 0:
+            sys.exit(f"cannot check out revision {args.against!r} into a git worktree: {checkout.stderr.strip()}")
         try:
             print(f"One training step, x{args.scale}, batch {args.batch} of {args.patch}x{args.patch} LR patches, "
                   f"{args.threads} threads, best of {args.rounds} x {args.steps} steps per tree\n")
