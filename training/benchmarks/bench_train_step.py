@@ -1,15 +1,15 @@
 """Compare one CPU training step of this checkout with the same step at another git revision.
 
-    cd training && /usr/bin/python3 -m benchmarks.bench_train_step --against f8f009d --threads 1
+    cd training && /usr/bin/python3 -m benchmarks.bench_train_step --against HEAD~1 --threads 1
 
-Both trees train the ×2 network (seed 0, scan `foh`) on the same random batch: forward,
+Both trees train the same seeded ×2 network (scan `foh`) on the same random batch: forward,
 L1 loss, backward and an Adam step. The revision is checked out into a temporary git
 worktree. Each tree runs in its own Python process, because both import the package
 `fssm`. The two processes take turns, `--rounds` times, so a noisy machine slows both
 alike. Each process times `--steps` steps after one untimed step. The table gives the best
 step of each tree and the losses of its first three steps, which must agree where a change
-only reorders the same arithmetic. The other tree's first step compiles its own copy of the
-C++ training scan if its sources differ (about a minute, not timed).
+only reorders the same arithmetic. The worktree's first step compiles its own copy of the
+C++ training scan into the worktree (about a minute, not timed).
 """
 import argparse
 import json
@@ -99,7 +99,8 @@ def main() -> None:
         checkout = subprocess.run(["git", "worktree", "add", "--detach", "--quiet", str(worktree), args.against],
                                   cwd=TRAINING_DIR, capture_output=True, text=True)
         if checkout.returncode != 0:
-            sys.exit(f"cannot check out revision {args.against!r} into a git worktree: {checkout.stderr.strip()}")
+            sys.exit(f"failed to check out revision {args.against!r} into a git worktree: {checkout.stderr.strip()}."
+                     " Pass a commit, tag or branch of this repository.")
         try:
             print(f"One training step, x{args.scale}, batch {args.batch} of {args.patch}x{args.patch} LR patches, "
                   f"{args.threads} threads, best of {args.rounds} x {args.steps} steps per tree\n")

@@ -236,24 +236,23 @@ def test_extreme_delta_and_A_finite(cpu_extension, path, mode):
 
 @pytest.mark.parametrize("mode", MODES)
 def test_compiled_softplus_matches_torch(cpu_extension, mode):
-    # The compiled scan applies delta_bias and softplus with its own code. Raw step sizes
-    # from -30 to 30 (effective ones from 1e-13 to 30) must give what torch's softplus,
-    # applied before a scan without softplus, gives: the same outputs and gradients.
+    # Raw step sizes from -30 to 30 through the compiled scan's own softplus must give the
+    # outputs and gradients of torch's softplus applied before a scan without softplus.
     generator = torch.Generator().manual_seed(4)
     batch, channels, groups, d_state, length = 2, 8, 2, 6, 96
     inputs = scan_inputs(batch, channels, groups, d_state, length, dtype=torch.float32)
     inputs[1] = torch.rand(batch, channels, length, generator=generator) * 60.0 - 30.0
     grad_y = torch.randn(batch, channels, length, generator=generator)
 
-    fused_y, fused_grads = gradients(scan_train.selective_scan_cpu, inputs, mode, grad_y)
+    compiled_y, compiled_grads = gradients(scan_train.selective_scan_cpu, inputs, mode, grad_y)
 
     def softplus_first(u, delta, A, B, C, D, delta_bias, mode, delta_softplus):
         effective = torch.nn.functional.softplus(delta + delta_bias[None, :, None])
         return scan_train.selective_scan_cpu(u, effective, A, B, C, D, torch.zeros_like(delta_bias), mode, False)
 
     expected_y, expected_grads = gradients(softplus_first, inputs, mode, grad_y)
-    assert relative_error(fused_y, expected_y) < 1e-6
-    for name, grad, expected in zip(INPUT_NAMES, fused_grads, expected_grads):
+    assert relative_error(compiled_y, expected_y) < 1e-6
+    for name, grad, expected in zip(INPUT_NAMES, compiled_grads, expected_grads):
         assert relative_error(grad, expected) < 1e-5, name
 
 

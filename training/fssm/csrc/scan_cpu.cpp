@@ -71,9 +71,8 @@ inline double vector_exp(double x) {
   return x < lowest ? 0.0 : p * scale;
 }
 
-// log(1 + t) for t in [0, 1], as 2 atanh(s) with s = t / (2 + t) in [0, 1/3]: a series in
-// s^2 without cancellation, so a tiny t keeps its relative precision. Log1pTerms terms
-// leave a truncation error below (1/9)^terms / (2 terms + 1): 1.4e-9 for float, 2e-19 for double.
+// Number of terms of log1p_unit's series. Their truncation error is below
+// (1/9)^terms / (2 terms + 1): 1.4e-9 for float, 2e-19 for double.
 template <typename T> struct Log1pTerms { static constexpr int value = 18; };
 template <> struct Log1pTerms<float> { static constexpr int value = 8; };
 
@@ -82,6 +81,8 @@ constexpr double kAtanhCoefficients[18] = {
     1.0, 1.0 / 3.0, 1.0 / 5.0, 1.0 / 7.0, 1.0 / 9.0, 1.0 / 11.0, 1.0 / 13.0, 1.0 / 15.0, 1.0 / 17.0,
     1.0 / 19.0, 1.0 / 21.0, 1.0 / 23.0, 1.0 / 25.0, 1.0 / 27.0, 1.0 / 29.0, 1.0 / 31.0, 1.0 / 33.0, 1.0 / 35.0};
 
+// log(1 + t) for t in [0, 1], as 2 atanh(s) with s = t / (2 + t) in [0, 1/3]. The series in
+// s^2 has no cancellation, so a tiny t keeps its relative precision.
 template <typename T>
 inline T log1p_unit(T t) {
   const T s = t / (T(2) + t);
@@ -455,8 +456,8 @@ void backward_tiles(const Shape& s, int64_t blocks, const T* grad_y, const T* u,
 // One row of the effective step size. Not inlined: inside the parallel lambda GCC 12 does
 // not vectorise it.
 template <typename T>
-__attribute__((noinline)) void effective_delta_row(const T* __restrict__ raw, T bias, bool use_softplus, int64_t length,
-                         T* __restrict__ effective) {
+__attribute__((noinline)) void effective_delta_row(const T* __restrict__ raw, T bias, bool use_softplus,
+                                                   int64_t length, T* __restrict__ effective) {
   if (use_softplus) {
 #pragma omp simd
     for (int64_t i = 0; i < length; ++i) effective[i] = softplus(raw[i] + bias);
@@ -466,11 +467,11 @@ __attribute__((noinline)) void effective_delta_row(const T* __restrict__ raw, T 
   }
 }
 
-// One row of the backward: grad becomes the gradient of the raw step size in place, and
-// the return value is the row's sum, its share of the delta_bias gradient.
+// One row of the backward. grad becomes the gradient of the raw step size in place, and the
+// row's sum, its share of the delta_bias gradient, is returned.
 template <typename T>
-__attribute__((noinline)) T effective_delta_backward_row(const T* __restrict__ raw, T bias, bool use_softplus, int64_t length,
-                               T* __restrict__ grad) {
+__attribute__((noinline)) T effective_delta_backward_row(const T* __restrict__ raw, T bias, bool use_softplus,
+                                                         int64_t length, T* __restrict__ grad) {
   if (use_softplus) {
 #pragma omp simd
     for (int64_t i = 0; i < length; ++i) grad[i] *= sigmoid(raw[i] + bias);
