@@ -3,6 +3,7 @@
     python3 -m fssm.train --scale 2 --iterations 20000 --out runs/x2
     python3 -m fssm.train --scale 2 --iterations 40000 --out runs/x2 --resume runs/x2/last.pt
     python3 -m fssm.train --resume runs/x2/last.pt --out runs/x2    # same settings, same schedule
+    python3 -m fssm.train --resume runs/x2/last.pt --train-dir /data/train --validate-every 250 --out runs/x2
     python3 -m fssm.train --scale 4 --init-from runs/x2/best.pt --out runs/x4
     python3 -m fssm.train --scale 2 --batch 32 --patch 64 --init-from runs/x2/best.pt --out runs/x2-gpu
 
@@ -260,25 +261,44 @@ def _format_duration(seconds: float) -> str:
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
+# Settings that define a run's network and batches: a resumed run keeps its checkpoint's.
+RUN_DEFINING = ("scale", "scan", "batch", "patch_lr", "seed", "init_from")
+# Settings a resumed run may change: how often it reports, and where it finds its images
+# (the same images, perhaps at another path on another machine).
+CHANGEABLE_ON_RESUME = ("log_every", "validate_every", "checkpoint_every", "train_dir", "validation_dir")
+
+
+def option_dest(field_name: str) -> str:
+    """Return the argparse destination of a TrainConfig field."""
+    return {"patch_lr": "patch"}.get(field_name, field_name)
+
+
+def option_name(field_name: str) -> str:
+    return "--" + option_dest(field_name).replace("_", "-")
+
+
 def build_parser() -> argparse.ArgumentParser:
+    # Run settings default to None so that a resume can tell which ones were given.
+    # Their help texts name the TrainConfig defaults that a new run takes.
     defaults = TrainConfig()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scale", type=int, choices=(2, 3, 4), default=defaults.scale)
-    parser.add_argument("--scan", choices=("foh", "foh1", "zoh"), default=defaults.scan)
+    parser.add_argument("--scale", type=int, choices=(2, 3, 4), help=f"upscaling factor (default {defaults.scale})")
+    parser.add_argument("--scan", choices=("foh", "foh1", "zoh"), help=f"input hold of the state space scan (default {defaults.scan})")
     parser.add_argument("--iterations", type=int, help=f"total training steps of the run (default {defaults.iterations};"
                         " with --resume, the checkpoint's, and another value reschedules the rest of the run)")
-    parser.add_argument("--batch", type=int, default=defaults.batch)
-    parser.add_argument("--patch", type=int, default=defaults.patch_lr, help="low-resolution patch size in pixels")
-    parser.add_argument("--seed", type=int, default=defaults.seed)
-    parser.add_argument("--validate-every", type=int, default=defaults.validate_every,
-                        help="steps between validations on Set5 (also at the end); 0 never validates")
-    parser.add_argument("--checkpoint-every", type=int, default=defaults.checkpoint_every)
-    parser.add_argument("--log-every", type=int, default=defaults.log_every)
-    parser.add_argument("--train-dir", default=defaults.train_dir)
-    parser.add_argument("--validation-dir", default=defaults.validation_dir)
+    parser.add_argument("--batch", type=int, help=f"patches per step (default {defaults.batch})")
+    parser.add_argument("--patch", type=int, help=f"low-resolution patch size in pixels (default {defaults.patch_lr})")
+    parser.add_argument("--seed", type=int, help=f"seed of the initial weights and of every batch (default {defaults.seed})")
+    parser.add_argument("--validate-every", type=int, help="steps between validations, also done at the end;"
+                        f" 0 never validates (default {defaults.validate_every})")
+    parser.add_argument("--checkpoint-every", type=int, help=f"steps between checkpoints (default {defaults.checkpoint_every})")
+    parser.add_argument("--log-every", type=int, help=f"steps between progress lines (default {defaults.log_every})")
+    parser.add_argument("--train-dir", help=f"folder of training images (default {defaults.train_dir})")
+    parser.add_argument("--validation-dir", help=f"folder of validation images (default {defaults.validation_dir})")
     parser.add_argument("--init-from", help="checkpoint whose weights start this run (all but the upsampler"
                         " if its scale differs)")
-    parser.add_argument("--resume", type=Path, help="checkpoint to continue from (its run settings win)")
+    parser.add_argument("--resume", type=Path, help="checkpoint to continue from; it keeps its scale, scan, batch,"
+                        " patch, seed and starting network, and takes new values of the other run settings")
     parser.add_argument("--out", type=Path, required=True, help="folder for last.pt and best.pt")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads for torch")
@@ -286,27 +306,56 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def given_settings(args: argparse.Namespace) -> dict:
+    """Return the TrainConfig fields set on the command line, iterations aside."""
+    values = {name: getattr(args, option_dest(name)) for name in RUN_DEFINING + CHANGEABLE_ON_RESUME}
+    given = {name: value for name, value in values.items() if value is not None}
+    # Absolute, so that a resume started from another folder finds the same images.
+    for name in ("train_dir", "validation_dir"):
+        if name in given:
+            given[name] = str(Path(given[name]).resolve())
+    return given
+
+
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    return TrainConfig(
-        scale=args.scale, scan=args.scan, batch=args.batch, patch_lr=args.patch,
-        iterations=args.iterations if args.iterations is not None else TrainConfig.iterations,
-        seed=args.seed, validate_every=args.validate_every, checkpoint_every=args.checkpoint_every,
-        log_every=args.log_every, train_dir=args.train_dir, validation_dir=args.validation_dir,
-        init_from=args.init_from,
-    )
+    config = TrainConfig(**given_settings(args))
+    if args.iterations is not None:
+        config.iterations = args.iterations
+    return config
+
+
+def resumed_config(args: argparse.Namespace, parser: argparse.ArgumentParser) -> TrainConfig:
+    """Return the checkpoint's run settings with the changeable ones given on the command line.
+
+    A run-defining option that differs from the checkpoint is an error rather than
+    ignored, because the run would silently go on with other settings than asked for.
+    """
+    saved = torch.load(args.resume, map_location="cpu")["train_config"]
+    saved["betas"] = tuple(saved["betas"])
+    config = TrainConfig(**saved)
+
+    for name, value in given_settings(args).items():
+        saved_value = getattr(config, name)
+        if value == saved_value:
+            continue
+        if name in RUN_DEFINING:
+            run_options = ", ".join(option_name(field_name) for field_name in RUN_DEFINING)
+            parser.error(f"{option_name(name)} {value} differs from the checkpoint's {saved_value}: a resumed run keeps"
+                         f" its {run_options}. Leave {option_name(name)} out, or start a new run from the checkpoint"
+                         " with --init-from.")
+        log.info("resuming with %s %s instead of the checkpoint's %s", option_name(name), value, saved_value)
+        setattr(config, name, value)
+    return config
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
 
-    config = config_from_args(args)
-    if args.resume is not None:
-        saved = torch.load(args.resume, map_location="cpu")["train_config"]
-        saved["betas"] = tuple(saved["betas"])
-        config = TrainConfig(**saved)  # a resumed run keeps its settings
+    config = resumed_config(args, parser) if args.resume is not None else config_from_args(args)
     trainer = Trainer(config, args.out, device)
     if args.resume is not None:
         trainer.load(args.resume)

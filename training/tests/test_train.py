@@ -1,4 +1,5 @@
 """Training loop: checkpoints, exact resume, x2 -> x4 initialisation."""
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -152,3 +153,35 @@ def test_cli_rejects_benchmark_training_folder(tmp_path):
     benchmark.mkdir(parents=True)
     with pytest.raises(ValueError, match="benchmark"):
         main(["--scale", "2", "--iterations", "1", "--train-dir", str(benchmark), "--out", str(tmp_path / "run")])
+
+
+def test_cli_resume_takes_new_reporting_settings(tmp_path, validation_dir):
+    first = Trainer(tiny_config(validation_dir, iterations=40), tmp_path / "first", torch.device("cpu"))
+    first.train_step()
+    first.save(tmp_path / "first" / "last.pt")
+    moved_validation = tmp_path / "moved" / "validation"
+    shutil.copytree(validation_dir, moved_validation)
+
+    main(["--resume", str(tmp_path / "first" / "last.pt"), "--out", str(tmp_path / "second"), "--max-minutes", "0",
+          "--validate-every", "0", "--log-every", "7", "--validation-dir", str(moved_validation),
+          "--batch", "2", "--scale", "2"])
+
+    saved = torch.load(tmp_path / "second" / "last.pt")
+    assert saved["train_config"]["validate_every"] == 0
+    assert saved["train_config"]["log_every"] == 7
+    assert saved["train_config"]["validation_dir"] == str(moved_validation.resolve())
+    assert saved["train_config"]["batch"] == 2
+    assert saved["history"] == []  # a stop at the time limit validates only when validate_every > 0
+
+
+@pytest.mark.parametrize("option, value", [("--batch", "3"), ("--patch", "16"), ("--scale", "4"), ("--seed", "5"),
+                                           ("--scan", "zoh")])
+def test_cli_resume_rejects_new_run_setting(tmp_path, validation_dir, capsys, option, value):
+    first = Trainer(tiny_config(validation_dir, iterations=40), tmp_path / "first", torch.device("cpu"))
+    first.save(tmp_path / "first" / "last.pt")
+
+    with pytest.raises(SystemExit):
+        main(["--resume", str(tmp_path / "first" / "last.pt"), "--out", str(tmp_path / "second"), option, value])
+
+    assert f"{option} {value} differs from the checkpoint's" in capsys.readouterr().err
+    assert not (tmp_path / "second" / "last.pt").exists()
