@@ -21,10 +21,11 @@ public record Normalization(double low, double high) {
 
     /**
      * Creates the map for a low and high intensity, widening a zero-width range (a constant image)
-     * to [low, low + 1] so that it keeps its value instead of dividing by zero.
+     * to [low, low + 1] so that it keeps its value instead of dividing by zero. Above 2^53, where
+     * low + 1 rounds back to low, the range is one unit in the last place of low instead.
      */
     public static Normalization ofRange(double low, double high) {
-        return high > low ? new Normalization(low, high) : new Normalization(low, low + 1);
+        return high > low ? new Normalization(low, high) : new Normalization(low, low + Math.max(1, Math.ulp(low)));
     }
 
     public float forward(double value) {

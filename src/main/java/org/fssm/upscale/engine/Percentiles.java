@@ -1,5 +1,6 @@
 package org.fssm.upscale.engine;
 
+import java.util.Arrays;
 import java.util.List;
 
 import net.imglib2.RandomAccessibleInterval;
@@ -8,15 +9,27 @@ import net.imglib2.type.numeric.integer.UnsignedByteType;
 import net.imglib2.type.numeric.integer.UnsignedShortType;
 import net.imglib2.view.Views;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 /**
  * Percentile normalisation from a histogram with {@code long} counts, so that images of more than
  * 2^31 pixels are counted correctly and no sorted copy of the image is ever made.
  *
  * <p>8- and 16-bit data get one bin per value, so their percentiles are exact. Float data get
- * {@value #FLOAT_BINS} bins between the minimum and maximum, so a percentile is accurate to one bin
- * width, (max - min) / {@value #FLOAT_BINS}.
+ * {@value #FLOAT_BINS} bins between the minimum and maximum. Where the two percentiles lie fewer
+ * than {@value #REFINE_BELOW_BINS} bins apart (a few extreme pixels stretch the range), the count
+ * is repeated over the bins around them, up to {@value #MAX_FLOAT_PASSES} passes in all. A
+ * percentile is then accurate to the last pass's bin width.
+ *
+ * <p>When both percentiles fall on the same value although the image is not constant (sparse
+ * data: more than {@code high - low} percent of the pixels share one value), the range becomes
+ * the minimum and maximum, with a warning, because a zero-width range would stretch every other
+ * value out of proportion.
  */
 public final class Percentiles {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Percentiles.class);
 
     /** Default low percentile of the dialog and the API. */
     public static final double DEFAULT_LOW = 1.0;
@@ -24,6 +37,8 @@ public final class Percentiles {
     public static final double DEFAULT_HIGH = 99.8;
 
     static final int FLOAT_BINS = 1 << 16;
+    static final int REFINE_BELOW_BINS = 1 << 10;
+    static final int MAX_FLOAT_PASSES = 3;
 
     private Percentiles() {
     }
@@ -39,27 +54,29 @@ public final class Percentiles {
             List<? extends RandomAccessibleInterval<? extends RealType<?>>> planes, double low, double high) {
         checkPercentiles(low, high);
         RealType<?> type = planes.get(0).getType();
-        long[] histogram;
-        double origin;
-        double binWidth;
-        if (type instanceof UnsignedByteType || type instanceof UnsignedShortType) {
-            histogram = new long[(int) type.getMaxValue() + 1];
-            origin = 0;
-            binWidth = 1;
-            countIntegers(planes, histogram);
-        } else {
-            double[] range = finiteRange(planes);
-            origin = range[0];
-            binWidth = (range[1] - range[0]) / (FLOAT_BINS - 1);
-            if (binWidth == 0) {
-                return Normalization.ofRange(range[0], range[1]);
-            }
-            histogram = new long[FLOAT_BINS];
-            countFloats(planes, histogram, origin, binWidth);
+        boolean integer = type instanceof UnsignedByteType || type instanceof UnsignedShortType;
+        Histogram histogram = integer
+                ? Histogram.ofIntegers(planes, (int) type.getMaxValue())
+                : Histogram.ofFloats(planes, finiteRange(planes));
+
+        double lowValue = histogram.quantile(low / 100);
+        double highValue = histogram.quantile(high / 100);
+        int passes = 1;
+        while (!integer && passes < MAX_FLOAT_PASSES && histogram.binWidth() > 0
+                && highValue - lowValue < REFINE_BELOW_BINS * histogram.binWidth()) {
+            histogram = histogram.refined(planes, low / 100, high / 100);
+            lowValue = histogram.quantile(low / 100);
+            highValue = histogram.quantile(high / 100);
+            passes++;
         }
-        return Normalization.ofRange(
-                origin + binWidth * quantileBin(histogram, low / 100),
-                origin + binWidth * quantileBin(histogram, high / 100));
+
+        if (highValue <= lowValue && histogram.max() > histogram.min()) {
+            LOG.warn("The {} and {} percentiles are both {}, because more than {} % of the pixels have that value."
+                    + " Normalising with the minimum and maximum, {} and {}, instead. Lower 'low' or raise 'high'"
+                    + " to choose another range.", low, high, lowValue, high - low, histogram.min(), histogram.max());
+            return Normalization.ofRange(histogram.min(), histogram.max());
+        }
+        return Normalization.ofRange(lowValue, highValue);
     }
 
     /** Checks that the percentiles are usable and throws a user-facing message if not. */
@@ -97,15 +114,6 @@ public final class Percentiles {
         return histogram.length - 1;
     }
 
-    private static void countIntegers(
-            List<? extends RandomAccessibleInterval<? extends RealType<?>>> planes, long[] histogram) {
-        for (RandomAccessibleInterval<? extends RealType<?>> plane : planes) {
-            for (RealType<?> pixel : Views.iterable(plane)) {
-                histogram[(int) pixel.getRealDouble()]++;
-            }
-        }
-    }
-
     private static double[] finiteRange(List<? extends RandomAccessibleInterval<? extends RealType<?>>> planes) {
         double min = Double.POSITIVE_INFINITY;
         double max = Double.NEGATIVE_INFINITY;
@@ -122,13 +130,75 @@ public final class Percentiles {
         return new double[] {min, max};
     }
 
-    private static void countFloats(List<? extends RandomAccessibleInterval<? extends RealType<?>>> planes,
-            long[] histogram, double origin, double binWidth) {
-        for (RandomAccessibleInterval<? extends RealType<?>> plane : planes) {
-            for (RealType<?> pixel : Views.iterable(plane)) {
-                int bin = (int) Math.round((pixel.getRealDouble() - origin) / binWidth);
-                histogram[Math.min(histogram.length - 1, Math.max(0, bin))]++;
+    /**
+     * Pixel counts in equal bins centred on {@code origin + i * binWidth}. The first and last
+     * entries of {@code counts} are the pixels below and above the bins, so that a histogram over a
+     * part of the range still ranks every pixel.
+     */
+    private record Histogram(long[] counts, double origin, double binWidth, double min, double max) {
+
+        static Histogram ofIntegers(List<? extends RandomAccessibleInterval<? extends RealType<?>>> planes,
+                int maxValue) {
+            long[] counts = new long[maxValue + 3];
+            for (RandomAccessibleInterval<? extends RealType<?>> plane : planes) {
+                for (RealType<?> pixel : Views.iterable(plane)) {
+                    counts[(int) pixel.getRealDouble() + 1]++;
+                }
             }
+            int first = 1;
+            while (counts[first] == 0) {
+                first++;
+            }
+            int last = counts.length - 2;
+            while (counts[last] == 0) {
+                last--;
+            }
+            return new Histogram(counts, 0, 1, first - 1, last - 1);
+        }
+
+        static Histogram ofFloats(List<? extends RandomAccessibleInterval<? extends RealType<?>>> planes,
+                double[] range) {
+            return count(planes, range[0], range[1], range[0], range[1]);
+        }
+
+        /**
+         * Counts again, in as many bins, over the span from one bin below the lowest rank that
+         * quantile {@code qLow} interpolates from to one bin above the highest one of {@code qHigh}.
+         */
+        Histogram refined(List<? extends RandomAccessibleInterval<? extends RealType<?>>> planes,
+                double qLow, double qHigh) {
+            long total = Arrays.stream(counts).sum();
+            int lowBin = binOfRank(counts, (long) Math.floor(qLow * (total - 1)));
+            int highBin = binOfRank(counts, Math.min((long) Math.floor(qHigh * (total - 1)) + 1, total - 1));
+            double from = Math.max(min, origin + binWidth * (lowBin - 1 - 1.5));
+            double to = Math.min(max, origin + binWidth * (highBin - 1 + 1.5));
+            return count(planes, from, to, min, max);
+        }
+
+        private static Histogram count(List<? extends RandomAccessibleInterval<? extends RealType<?>>> planes,
+                double from, double to, double min, double max) {
+            double binWidth = (to - from) / (FLOAT_BINS - 1);
+            long[] counts = new long[FLOAT_BINS + 2];
+            for (RandomAccessibleInterval<? extends RealType<?>> plane : planes) {
+                for (RealType<?> pixel : Views.iterable(plane)) {
+                    double value = pixel.getRealDouble();
+                    if (value < from) {
+                        counts[0]++;
+                    } else if (value > to) {
+                        counts[FLOAT_BINS + 1]++;
+                    } else {
+                        int bin = binWidth == 0 ? 0 : (int) Math.round((value - from) / binWidth);
+                        counts[Math.min(FLOAT_BINS - 1, bin) + 1]++;
+                    }
+                }
+            }
+            return new Histogram(counts, from, binWidth, min, max);
+        }
+
+        /** Returns the value of quantile q, clamped to the counted bins. */
+        double quantile(double q) {
+            double bin = quantileBin(counts, q) - 1;
+            return origin + binWidth * Math.min(counts.length - 3, Math.max(0, bin));
         }
     }
 

@@ -60,6 +60,7 @@ public final class ImagePlusUpscaler {
         int height = input.getHeight();
         int planeCount = source.getSize();
         List<Normalization> normalizations = channelNormalizations(input, settings);
+        Calibration density = densityCalibration(input, output);
 
         ImageStack target = new ImageStack(width * scale, height * scale);
         boolean rgbToFloat = input.getType() == ImagePlus.COLOR_RGB && output == OutputType.FLOAT;
@@ -75,14 +76,31 @@ public final class ImagePlusUpscaler {
             millis += last.millis();
             tiles += last.tiles();
             String label = source.getSliceLabel(index);
-            for (ImageProcessor processor : toProcessors(buffers, input.getType(), output)) {
+            for (ImageProcessor processor : toProcessors(buffers, input.getType(), output, density)) {
                 target.addSlice(label, processor);
             }
         }
         RunReport report = new RunReport(last.model(), last.scale(), last.scan(), last.device(), last.tileWidth(),
                 last.tileHeight(), last.overlap(), tiles, planeCount, millis, last.warnings());
-        ImagePlus result = assemble(input, target, rgbToFloat, settings, report, output);
+        ImagePlus result = assemble(input, target, rgbToFloat, settings, report, output, density);
         return new Result(result, report);
+    }
+
+    /**
+     * Returns the input's density calibration when float output must apply it, or null. An 8- or
+     * 16-bit image may map its stored values through a function (signed 16-bit data are stored as
+     * value + 32768), but ImageJ keeps no such function on a 32-bit image. So 32-bit output stores
+     * the calibrated values themselves.
+     */
+    private static Calibration densityCalibration(ImagePlus input, OutputType output) {
+        Calibration calibration = input.getCalibration();
+        boolean integerInput = input.getType() == ImagePlus.GRAY8 || input.getType() == ImagePlus.GRAY16;
+        return output == OutputType.FLOAT && integerInput && calibration.calibrated() ? calibration : null;
+    }
+
+    /** Returns a raw display limit of the input in the units of the output. */
+    private static double displayValue(double raw, Calibration density) {
+        return density == null ? raw : density.getCValue(raw);
     }
 
     /** Returns one normalisation per channel: /255 for 8-bit and RGB, percentiles over all Z and T otherwise. */
@@ -127,14 +145,23 @@ public final class ImagePlusUpscaler {
         return new PlaneBuffers(job, pixels, outWidth, outHeight);
     }
 
-    /** Converts the float outputs of one plane to processors of the requested type. */
-    private static List<ImageProcessor> toProcessors(PlaneBuffers buffers, int type, OutputType output) {
+    /**
+     * Converts the float outputs of one plane to processors of the requested type, mapping float
+     * output through {@code density} unless it is null.
+     */
+    private static List<ImageProcessor> toProcessors(PlaneBuffers buffers, int type, OutputType output,
+            Calibration density) {
         List<float[]> planes = buffers.pixels();
         int width = buffers.width();
         int height = buffers.height();
         if (output == OutputType.FLOAT) {
             List<ImageProcessor> processors = new ArrayList<>();
             for (float[] pixels : planes) {
+                if (density != null) {
+                    for (int i = 0; i < pixels.length; i++) {
+                        pixels[i] = (float) density.getCValue((double) pixels[i]);
+                    }
+                }
                 processors.add(new FloatProcessor(width, height, pixels));
             }
             return processors;
@@ -173,22 +200,26 @@ public final class ImagePlusUpscaler {
 
     /** Builds the output image with the input's layout, LUTs, display ranges and scaled calibration. */
     private static ImagePlus assemble(ImagePlus input, ImageStack stack, boolean rgbToFloat,
-            UpscaleSettings settings, RunReport report, OutputType output) {
+            UpscaleSettings settings, RunReport report, OutputType output, Calibration density) {
         int channels = rgbToFloat ? 3 : input.getNChannels();
         ImagePlus result = new ImagePlus(outputTitle(input.getTitle(), settings.scale()), stack);
         result.setDimensions(channels, input.getNSlices(), input.getNFrames());
-        result.setCalibration(scaledCalibration(input.getCalibration(), settings.scale()));
+        Calibration calibration = scaledCalibration(input.getCalibration(), settings.scale());
+        if (density != null) {
+            calibration.disableDensityCalibration();  // the pixels hold calibrated values already
+        }
+        result.setCalibration(calibration);
         if (input.isComposite() || rgbToFloat) {
-            result = composite(input, result, rgbToFloat);
+            result = composite(input, result, rgbToFloat, density);
         } else {
-            copyLutAndRange(input, result, output);
+            copyLutAndRange(input, result, density);
         }
         result.setOpenAsHyperStack(input.isHyperStack() || channels > 1);
         result.setProperty("Info", infoText(input, settings, report));
         return result;
     }
 
-    private static ImagePlus composite(ImagePlus input, ImagePlus result, boolean rgbToFloat) {
+    private static ImagePlus composite(ImagePlus input, ImagePlus result, boolean rgbToFloat, Calibration density) {
         if (rgbToFloat) {
             CompositeImage composite = new CompositeImage(result, CompositeImage.COMPOSITE);
             composite.setChannelLut(LUT.createLutFromColor(java.awt.Color.RED), 1);
@@ -206,13 +237,13 @@ public final class ImagePlusUpscaler {
             LUT lut = source.getChannelLut(channel);
             composite.setChannelLut((LUT) lut.clone(), channel);
             composite.setPositionWithoutUpdate(channel, 1, 1);
-            composite.setDisplayRange(lut.min, lut.max);
+            composite.setDisplayRange(displayValue(lut.min, density), displayValue(lut.max, density));
         }
         composite.setPositionWithoutUpdate(input.getC(), input.getZ(), input.getT());
         return composite;
     }
 
-    private static void copyLutAndRange(ImagePlus input, ImagePlus result, OutputType output) {
+    private static void copyLutAndRange(ImagePlus input, ImagePlus result, Calibration density) {
         if (input.getType() == ImagePlus.COLOR_RGB) {
             return;
         }
@@ -220,7 +251,8 @@ public final class ImagePlusUpscaler {
         LUT lut = processor.getLut();
         result.getStack().setColorModel(lut);
         result.getProcessor().setLut(lut);
-        result.setDisplayRange(input.getDisplayRangeMin(), input.getDisplayRangeMax());
+        result.setDisplayRange(displayValue(input.getDisplayRangeMin(), density),
+                displayValue(input.getDisplayRangeMax(), density));
     }
 
     /** Returns {@code cells-FSSMx2.tif} for {@code cells.tif} and scale 2. */

@@ -2,6 +2,7 @@ package org.fssm.upscale.command;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -17,6 +18,7 @@ import ij.measure.Calibration;
 import ij.plugin.Duplicator;
 import ij.plugin.HyperStackConverter;
 import ij.process.LUT;
+import ij.process.ShortProcessor;
 
 import org.fssm.upscale.TestModels;
 import org.junit.jupiter.api.AfterAll;
@@ -144,6 +146,33 @@ class ImageTypesTest {
         Map<String, Object> inputs = CommandRunner.inputs(input);
         inputs.put("output", "32-bit");
         upscaleAndCheck(input, inputs, ImagePlus.GRAY32);
+    }
+
+    @Test
+    void signedSixteenBitToFloatKeepsValues() throws Exception {
+        // Signed 16-bit data are stored as value + 32768, with a calibration function back.
+        ShortProcessor processor = new ShortProcessor(40, 40);
+        for (int y = 0; y < 40; y++) {
+            for (int x = 0; x < 40; x++) {
+                processor.set(x, y, 32768 - 400 + 10 * x + 5 * y);
+            }
+        }
+        ImagePlus input = new ImagePlus("signed.tif", processor);
+        input.getCalibration().setSigned16BitCalibration();
+        input.setDisplayRange(32768 - 400, 32768 + 200);
+        Map<String, Object> inputs = CommandRunner.inputs(input);
+        inputs.put("output", "32-bit");
+
+        ImagePlus output = upscaleAndCheck(input, inputs, ImagePlus.GRAY32);
+
+        assertTrue(input.getCalibration().isSigned16Bit(), "input calibration kept");
+        assertFalse(output.getCalibration().calibrated(), "output holds calibrated values, no function");
+        double expectedMean = -400 + 15 * 19.5;
+        double outputMean = output.getStatistics().mean;
+        assertTrue(Math.abs(outputMean - expectedMean) < 1000,
+                "output in signed units: expected mean near " + expectedMean + ", got " + outputMean);
+        assertEquals(-400, output.getDisplayRangeMin(), 1e-6, "display min in signed units");
+        assertEquals(200, output.getDisplayRangeMax(), 1e-6, "display max in signed units");
     }
 
     @Test

@@ -59,6 +59,42 @@ class PercentilesTest {
     }
 
     @Test
+    void sparseImageFallsBackToMinMax() {
+        // 200 beads on an exactly zero background: both percentiles are 0.
+        short[] values = new short[512 * 512];
+        for (int i = 0; i < 200; i++) {
+            values[i * 1301] = 4000;
+        }
+        Normalization normalization = Percentiles.normalization(
+                List.of(ArrayImgs.unsignedShorts(values, 512, 512)), 1, 99.8);
+        assertEquals(0, normalization.low(), 1e-9, "low is the minimum");
+        assertEquals(4000, normalization.high(), 1e-9, "high is the maximum");
+    }
+
+    @Test
+    void floatOutlierRefinesPercentiles() {
+        // One pixel at 1e9 makes the first pass's bins 15,000 wide, wider than all other data.
+        float[] values = new float[10001];
+        for (int i = 0; i < 10000; i++) {
+            values[i] = 0.1f * i;
+        }
+        values[10000] = 1e9f;
+        Normalization normalization = Percentiles.normalization(
+                List.of(ArrayImgs.floats(values, 10001, 1)), 1, 99.8);
+        assertEquals(10.0, normalization.low(), 0.5, "1st percentile, numpy's value");
+        assertEquals(998.0, normalization.high(), 0.5, "99.8th percentile, numpy's value");
+    }
+
+    @Test
+    void hugeConstantImageKeepsItsValue() {
+        float[] values = new float[16];
+        java.util.Arrays.fill(values, 1e16f);
+        Normalization normalization = Percentiles.normalization(List.of(ArrayImgs.floats(values, 4, 4)), 1, 99.8);
+        assertTrue(normalization.high() > normalization.low(), "non-empty range");
+        assertEquals(1e16f, normalization.inverse(normalization.forward(1e16f)), 1e9, "round trip");
+    }
+
+    @Test
     void nanRejected() {
         float[] values = new float[16];
         values[5] = Float.NaN;
