@@ -118,6 +118,30 @@ def export_allocation_failure_models(out: pathlib.Path) -> None:
         LOG.info("wrote %s (allocation fails above %d pixels per tile)", path, max_pixels)
 
 
+def size_error_file(out: pathlib.Path) -> pathlib.Path:
+    return out / "size-error-above-8px-x2.pt"
+
+
+def export_size_error_model(out: pathlib.Path) -> None:
+    """Write an x2 model that raises an ordinary error for any input larger than the 8 x 8 scale probe."""
+    import torch
+
+    class FailsAboveProbe(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 12, 3, padding=1)
+            self.shuffle = torch.nn.PixelShuffle(2)
+
+        def forward(self, x):
+            if x.size(2) > 8 or x.size(3) > 8:
+                raise RuntimeError("this test model accepts only 8 x 8 inputs")
+            return self.shuffle(self.conv(x))
+
+    torch.manual_seed(0)
+    torch.jit.script(FailsAboveProbe().eval()).save(str(size_error_file(out)))
+    LOG.info("wrote %s (raises an error above 8 x 8 pixels)", size_error_file(out))
+
+
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -128,6 +152,8 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     if not all(path.exists() for path in allocation_failure_files(args.out)):
         export_allocation_failure_models(args.out)
+    if not size_error_file(args.out).exists():
+        export_size_error_model(args.out)
     if up_to_date(args.out, args.training):
         LOG.info("test models in %s are up to date", args.out)
         return 0

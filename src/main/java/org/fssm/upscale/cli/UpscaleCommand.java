@@ -4,9 +4,11 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 
@@ -36,7 +38,7 @@ import org.slf4j.LoggerFactory;
                         + " frame layout. The input files are only read."},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:every input was upscaled", "1:an input or the model failed (the others were still processed)",
-                "2:invalid command line, option value or output folder"})
+                "2:invalid command line, option value or output folder, or two inputs with one output file"})
 final class UpscaleCommand implements Callable<Integer> {
 
     private static final Logger LOG = LoggerFactory.getLogger(UpscaleCommand.class);
@@ -125,8 +127,9 @@ final class UpscaleCommand implements Callable<Integer> {
             FssmUpscaler.create(settings);
         }
 
-        TerminalProgress bar = new TerminalProgress(err, progress && System.console() != null);
         List<InputFiles.Source> sources = collected.sources();
+        checkTargets(sources);
+        TerminalProgress bar = new TerminalProgress(err, progress && System.console() != null);
         int failed = 0;
         for (int index = 0; index < sources.size(); index++) {
             InputFiles.Source source = sources.get(index);
@@ -166,11 +169,8 @@ final class UpscaleCommand implements Callable<Integer> {
     /** Upscales one file and returns the line that reports it. */
     private String upscaleFile(InputFiles.Source source, UpscaleSettings settings, OutputType outputType,
             TerminalProgress bar) {
-        Path folder = out == null ? parentOf(source.file()) : out.resolve(source.subfolder());
-        Path target = folder.resolve(ImagePlusUpscaler.outputTitle(source.file().getFileName().toString(), scale));
-        if (target.toAbsolutePath().normalize().equals(source.file().toAbsolutePath().normalize())) {
-            throw new UpscaleException("the output name is the input's name; rename the input.");
-        }
+        Path target = targetOf(source);
+        Path folder = target.getParent();
         if (!overwrite && Files.exists(target)) {
             throw ImageFiles.alreadyExists(target);
         }
@@ -190,6 +190,37 @@ final class UpscaleCommand implements Callable<Integer> {
         LOG.info("{} -> {}: {}", source.file(), target, result.report().summary());
         return String.format(Locale.ROOT, "%s -> %s (%d x %d, %d planes, %.1f s)", source.file(), target,
                 upscaled.getWidth(), upscaled.getHeight(), upscaled.getStackSize(), (System.nanoTime() - start) / 1e9);
+    }
+
+    /** Returns the output file of one input: {@code <name>-FSSMx<scale>.tif} in its folder or under --out. */
+    private Path targetOf(InputFiles.Source source) {
+        Path folder = out == null ? parentOf(source.file()) : out.resolve(source.subfolder());
+        return folder.resolve(ImagePlusUpscaler.outputTitle(source.file().getFileName().toString(), scale))
+                .toAbsolutePath().normalize();
+    }
+
+    /**
+     * Rejects a batch in which two inputs would write the same output file ({@code cells.png} and
+     * {@code cells.tif}), or an output would replace another input, before anything is written.
+     */
+    private void checkTargets(List<InputFiles.Source> sources) {
+        Set<Path> inputFiles = new HashSet<>();
+        for (InputFiles.Source source : sources) {
+            inputFiles.add(source.file().toAbsolutePath().normalize());
+        }
+        Map<Path, Path> writers = new HashMap<>();
+        for (InputFiles.Source source : sources) {
+            Path target = targetOf(source);
+            Path earlier = writers.putIfAbsent(target, source.file());
+            if (earlier != null) {
+                throw new UsageException(earlier + " and " + source.file() + " would both be written to " + target
+                        + "; upscale them in separate runs or with different --out folders.");
+            }
+            if (inputFiles.contains(target)) {
+                throw new UsageException("the output of " + source.file() + " would replace the input " + target
+                        + "; leave that file out or choose another --out folder.");
+            }
+        }
     }
 
     private static Path parentOf(Path file) {

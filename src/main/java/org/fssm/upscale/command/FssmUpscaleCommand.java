@@ -92,6 +92,10 @@ public class FssmUpscaleCommand extends ContextCommand {
         } catch (UpscaleException e) {
             log.error(e.getMessage(), e);
             cancel(e.getMessage());
+        } catch (RuntimeException e) {
+            String message = UpscaleException.unexpectedFailure(e);
+            log.error(message, e);
+            cancel(message);
         } finally {
             status.clearStatus();
         }

@@ -97,12 +97,26 @@ final class TiledUpscaler {
             model.run(input, 1, tileHeight, tileWidth, output);
         } catch (OutOfMemoryError e) {
             throw new TileMemoryException(e);
+        } catch (UpscaleException e) {
+            throw e;
         } catch (RuntimeException e) {
-            if (e instanceof UpscaleException || !TileMemoryException.isOutOfMemory(e)) {
-                throw e;
+            if (TileMemoryException.isOutOfMemory(e)) {
+                throw new TileMemoryException(e);
             }
-            throw new TileMemoryException(e);
+            // A user's model may accept the probe's size but not this tile's (a stride it needs).
+            throw new UpscaleException("The model " + model.source() + " failed on a tile of " + tileWidth + " × "
+                    + tileHeight + " pixels (" + lastLine(e.getMessage()) + "). If the model needs particular input"
+                    + " sizes, choose a tile size that it accepts.", e);
         }
+    }
+
+    /** Returns the last non-blank line: the error itself, after the TorchScript traceback that precedes it. */
+    private static String lastLine(String message) {
+        if (message == null) {
+            return "no message";
+        }
+        String[] lines = message.strip().split("\\R");
+        return lines[lines.length - 1].strip();
     }
 
     /** Adds the weighted, de-normalised tile output to the part of the plane it covers. */

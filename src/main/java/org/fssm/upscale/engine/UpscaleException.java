@@ -15,4 +15,12 @@ public class UpscaleException extends RuntimeException {
     public UpscaleException(String message, Throwable cause) {
         super(message, cause);
     }
+
+    /**
+     * Returns the message that the Fiji entries show for a failure that no check anticipated, so
+     * that the user still gets a sentence and not only a stack trace.
+     */
+    public static String unexpectedFailure(RuntimeException e) {
+        return "FSSM Upscale failed: " + e + ". No image was created; the full trace is in the log.";
+    }
 }

@@ -57,6 +57,10 @@ public class FssmUpscalePlugIn implements PlugIn {
         } catch (UpscaleException e) {
             LOG.error(e.getMessage(), e);
             reportError(e.getMessage());
+        } catch (RuntimeException e) {
+            String message = UpscaleException.unexpectedFailure(e);
+            LOG.error(message, e);
+            reportError(message);
         } finally {
             IJ.showProgress(1.0);
         }

@@ -26,6 +26,7 @@ import org.fssm.upscale.engine.Percentiles;
 import org.fssm.upscale.engine.PlaneJob;
 import org.fssm.upscale.engine.ProgressListener;
 import org.fssm.upscale.engine.RunReport;
+import org.fssm.upscale.engine.UpscaleException;
 import org.fssm.upscale.engine.UpscaleSettings;
 
 /**
@@ -53,6 +54,7 @@ public final class ImagePlusUpscaler {
             ProgressListener listener) {
         PlaneWrapper.checkSupported(input);
         settings.validate();
+        checkOutputPlaneSize(input.getWidth(), input.getHeight(), settings.scale());
         FssmUpscaler upscaler = FssmUpscaler.create(settings);
         int scale = settings.scale();
         ImageStack source = input.getStack();
@@ -101,6 +103,17 @@ public final class ImagePlusUpscaler {
     /** Returns a raw display limit of the input in the units of the output. */
     private static double displayValue(double raw, Calibration density) {
         return density == null ? raw : density.getCValue(raw);
+    }
+
+    /** Rejects an input whose upscaled planes would exceed the 2^31 - 1 pixels of one ImageJ plane. */
+    static void checkOutputPlaneSize(int width, int height, int scale) {
+        long outWidth = (long) width * scale;
+        long outHeight = (long) height * scale;
+        if (outWidth * outHeight > Integer.MAX_VALUE) {
+            throw new UpscaleException("The upscaled image would be " + outWidth + " × " + outHeight
+                    + " pixels per plane, more than the " + Integer.MAX_VALUE
+                    + " pixels an ImageJ plane can hold. Upscale a cropped region instead.");
+        }
     }
 
     /** Returns one normalisation per channel: /255 for 8-bit and RGB, percentiles over all Z and T otherwise. */

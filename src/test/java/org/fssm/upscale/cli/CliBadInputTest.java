@@ -160,6 +160,39 @@ class CliBadInputTest {
         assertEquals("earlier result", Files.readString(existing));
     }
 
+    @Test
+    void twoInputsOneOutputRejected() throws IOException {
+        Path folder = Files.createDirectory(temp.resolve("same-name"));
+        smallImage("same-name/cells.tif");
+        ImagePlus png = IJ.createImage("cells", "8-bit ramp", 16, 16, 1);
+        assertTrue(new FileSaver(png).saveAsPng(folder.resolve("cells.png").toString()), "test image written");
+
+        CliRunner.Run run = CliRunner.run("upscale", folder.toString(), "--model", model(), "--out",
+                outFolder().toString());
+
+        assertEquals(FssmCli.EXIT_USAGE, run.exitCode(), run.err());
+        assertEquals(1, run.errLines().size(), run.err());
+        assertTrue(run.err().contains("would both be written to"), run.err());
+        assertTrue(run.err().contains("cells-FSSMx2.tif"), run.err());
+        assertEquals(List.of(), filesIn(outFolder()));
+    }
+
+    @Test
+    void outputReplacingInputRejected() throws IOException {
+        Path image = smallImage("cells.tif");
+        Path earlierOutput = smallImage("cells-FSSMx2.tif");
+        long earlierSize = Files.size(earlierOutput);
+
+        CliRunner.Run run = CliRunner.run("upscale", image.toString(), earlierOutput.toString(), "--model", model(),
+                "--overwrite");
+
+        assertEquals(FssmCli.EXIT_USAGE, run.exitCode(), run.err());
+        assertEquals(1, run.errLines().size(), run.err());
+        assertTrue(run.err().contains("would replace the input"), run.err());
+        assertEquals(earlierSize, Files.size(earlierOutput), "input left as it was");
+        assertEquals(2, filesIn(temp).size(), "no output written");
+    }
+
     /** Writes a 16 × 16 8-bit image, the smallest that the tests upscale in about a second. */
     private Path smallImage(String name) {
         ImagePlus image = IJ.createImage("cells", "8-bit ramp", 16, 16, 1);

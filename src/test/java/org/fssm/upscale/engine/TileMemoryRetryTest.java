@@ -1,6 +1,7 @@
 package org.fssm.upscale.engine;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -55,6 +56,20 @@ class TileMemoryRetryTest {
         for (Cursor<FloatType> cursor = output.cursor(); cursor.hasNext(); ) {
             assertTrue(Float.isFinite(cursor.next().get()), "finite output at " + cursor.positionAsPoint());
         }
+    }
+
+    @Test
+    void otherModelErrorNamesTileSize() {
+        Path file = TestModels.folder().resolve("size-error-above-8px-x2.pt");
+        UpscaleSettings settings = UpscaleSettings.defaults(2).withDevice(Device.CPU).withModel(file).withTile(24, 8);
+
+        UpscaleException error = assertThrows(UpscaleException.class, () -> FssmUpscaler.upscale(noise(64), settings));
+
+        String message = error.getMessage();
+        assertTrue(message.contains("failed on a tile of 24 × 24 pixels ("), message);
+        assertTrue(message.contains("RuntimeError: this test model accepts only 8 x 8 inputs). "), message);
+        assertTrue(message.contains("choose a tile size that it accepts"), message);
+        assertFalse(message.startsWith("Not enough memory"), "not taken for a memory failure: " + message);
     }
 
     @Test
