@@ -30,6 +30,8 @@ public final class FssmUpscaler {
     private final UpscaleSettings settings;
     private final LoadedModel model;
     private final List<String> warnings;
+    /** Tile width and height that ran out of memory halved, kept for later planes; null until then. */
+    private int[] memoryTile;
 
     private FssmUpscaler(UpscaleSettings settings, LoadedModel model, List<String> warnings) {
         this.settings = settings;
@@ -114,6 +116,8 @@ public final class FssmUpscaler {
 
     /**
      * Upscales planes, retrying a plane with tiles of half the side when a tile runs out of memory.
+     * Each axis halves while it stays at least {@link UpscaleSettings#MIN_TILE}, and later planes
+     * and calls start from the smaller tile.
      *
      * @throws UpscaleException if a plane is too small, contains NaN or infinite values, or memory runs
      *     out even for the smallest tile
@@ -123,6 +127,10 @@ public final class FssmUpscaler {
         long start = System.nanoTime();
         int[] tile = tileShape(jobs);
         int overlap = settings.overlap();
+        if (memoryTile != null) {
+            tile = new int[] {Math.min(tile[0], memoryTile[0]), Math.min(tile[1], memoryTile[1])};
+            overlap = overlapFor(tile, overlap);
+        }
         long tiles = 0;
         for (int plane = 0; plane < jobs.size(); plane++) {
             PlaneJob job = jobs.get(plane);
@@ -133,16 +141,19 @@ public final class FssmUpscaler {
                     tiles += upscaler.tileCount(job.width(), job.height());
                     break;
                 } catch (TileMemoryException e) {
-                    int[] smaller = {tile[0] / 2, tile[1] / 2};
-                    if (Math.min(smaller[0], smaller[1]) < UpscaleSettings.MIN_TILE) {
+                    int[] smaller = {halve(tile[0]), halve(tile[1])};
+                    if (smaller[0] == tile[0] && smaller[1] == tile[1]) {
                         throw new UpscaleException("Not enough memory to upscale even a " + tile[0] + " × "
                                 + tile[1] + " tile; close other images or give Fiji more memory"
                                 + " (Edit > Options > Memory & Threads).", e.getCause());
                     }
                     LOG.warn("Out of memory with {}x{} tiles on plane {}; retrying with {}x{} tiles",
                             tile[0], tile[1], plane, smaller[0], smaller[1], e);
+                    warnings.add("Out of memory with " + tile[0] + " × " + tile[1] + " tiles; continued with "
+                            + smaller[0] + " × " + smaller[1] + ". A smaller tile setting avoids the retry.");
                     tile = smaller;
-                    overlap = Math.min(overlap, Math.min(tile[0], tile[1]) / 2 - 1);
+                    memoryTile = smaller;
+                    overlap = overlapFor(tile, overlap);
                 }
             }
         }
@@ -151,6 +162,16 @@ public final class FssmUpscaler {
                 model.device().toString(), tile[0], tile[1], overlap, tiles, jobs.size(), millis, List.copyOf(warnings));
         LOG.debug("Upscaled {} planes: {}", jobs.size(), report.summary());
         return report;
+    }
+
+    /** Returns half of a tile side, or the side itself where half would be below the minimum tile. */
+    private static int halve(int side) {
+        return side / 2 >= UpscaleSettings.MIN_TILE ? side / 2 : side;
+    }
+
+    /** Returns the overlap reduced to fit a smaller tile: less than half its shorter side. */
+    private static int overlapFor(int[] tile, int overlap) {
+        return Math.min(overlap, Math.min(tile[0], tile[1]) / 2 - 1);
     }
 
     /** Checks the plane sizes and returns the tile width and height for them. */

@@ -28,9 +28,18 @@ import org.junit.jupiter.api.Test;
 class TileMemoryRetryTest {
 
     private static RandomAccessibleInterval<UnsignedByteType> noise(int size) {
-        byte[] pixels = new byte[size * size];
+        return noise(size, size);
+    }
+
+    private static RandomAccessibleInterval<UnsignedByteType> noise(int width, int height) {
+        byte[] pixels = new byte[width * height];
         new Random(3).nextBytes(pixels);
-        return ArrayImgs.unsignedBytes(pixels, size, size);
+        return ArrayImgs.unsignedBytes(pixels, width, height);
+    }
+
+    private static RunReport runOnce(FssmUpscaler upscaler, RandomAccessibleInterval<UnsignedByteType> image) {
+        Img<FloatType> output = FssmUpscaler.createOutput(image, 2);
+        return upscaler.run(List.of(PlaneJob.grey(image, Normalization.UNSIGNED_BYTE, output)), ProgressListener.NONE);
     }
 
     private static UpscaleSettings settings(String model, int tile) {
@@ -56,6 +65,30 @@ class TileMemoryRetryTest {
         for (Cursor<FloatType> cursor = output.cursor(); cursor.hasNext(); ) {
             assertTrue(Float.isFinite(cursor.next().get()), "finite output at " + cursor.positionAsPoint());
         }
+    }
+
+    @Test
+    void narrowTileHalvesLongSideOnly() {
+        // 24 x 208 tiles (4,992 pixels) fail; the width cannot halve below 16, so only the height does.
+        RunReport report = runOnce(FssmUpscaler.create(settings("above-4096px", 256)), noise(24, 400));
+
+        assertEquals(24, report.tileWidth(), "tile width kept");
+        assertEquals(104, report.tileHeight(), "tile height halved");
+        assertEquals(1, report.warnings().size(), "one retry reported: " + report.warnings());
+    }
+
+    @Test
+    void laterRunsStartFromSmallerTile() {
+        FssmUpscaler upscaler = FssmUpscaler.create(settings("above-4096px", 128));
+
+        RunReport first = runOnce(upscaler, noise(128));
+        RunReport second = runOnce(upscaler, noise(128));
+
+        assertEquals(64, first.tileWidth(), "first run retried");
+        assertEquals(64, second.tileWidth(), "second run at the smaller tile");
+        assertEquals(1, second.warnings().size(), "no second retry: " + second.warnings());
+        assertTrue(second.warnings().get(0).startsWith("Out of memory with 128 × 128 tiles; continued with 64 × 64"),
+                second.warnings().get(0));
     }
 
     @Test
