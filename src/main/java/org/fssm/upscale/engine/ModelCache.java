@@ -10,6 +10,10 @@ import org.slf4j.LoggerFactory;
  * Session cache of loaded models keyed by model source and device, so that a model is read and
  * optimised once per Fiji session. A user file is keyed by its path and modification time, so an
  * edited file is loaded again.
+ *
+ * <p>NOTE: the earlier version of an edited file stays loaded, holding its native memory, until
+ * {@link #clear()}. It is not closed on reload because a command running at the same time may still
+ * be using it.
  */
 public final class ModelCache {
 
