@@ -19,6 +19,15 @@ from pathlib import Path
 from typing import Optional
 
 PROTOCOL = "Y (BT.601) PSNR/SSIM, MATLAB-style bicubic LR, border of `scale` pixels cut, luma rounded"
+PROTOCOL_FLOAT_LUMA = PROTOCOL.replace("luma rounded", "luma not rounded")
+
+
+def protocol_of(results: list) -> str:
+    """Return the protocol of ``fssm.evaluate`` results; rows measured with rounded and float luma cannot mix."""
+    rounded = {row.get("round_luma", True) for row in results}
+    if len(rounded) > 1:
+        raise ValueError("the results mix rounded and unrounded luma (--float-luma); measure every set the same way")
+    return PROTOCOL if rounded != {False} else PROTOCOL_FLOAT_LUMA
 
 
 def evaluation_entries(results: list, scale: int) -> list:
@@ -41,7 +50,7 @@ def evaluation_entries(results: list, scale: int) -> list:
 
 def evaluation_section(results: list, scale: int, not_measured: str = None) -> dict:
     """Build the card's "evaluation" value from ``fssm.evaluate`` results."""
-    section = {"protocol": PROTOCOL, "sets": evaluation_entries(results, scale)}
+    section = {"protocol": protocol_of(results), "sets": evaluation_entries(results, scale)}
     if not_measured:
         section["not_measured"] = not_measured
     return section
@@ -60,6 +69,9 @@ def merge_evaluation(card: dict, results: list, not_measured: Optional[str] = No
 
     section = evaluation_section(results, card["scale"])
     previous = card.get("evaluation") or {}
+    if previous.get("sets") and previous.get("protocol", PROTOCOL) != section["protocol"]:
+        raise ValueError(f"the card's figures were measured as \"{previous.get('protocol', PROTOCOL)}\" but these"
+                         f" as \"{section['protocol']}\"; measure them the same way")
     measured = {entry["set"]: entry for entry in section["sets"]}
     merged = [measured.pop(entry["set"], entry) for entry in previous.get("sets", [])]
     section["sets"] = merged + list(measured.values())

@@ -5,10 +5,12 @@
 
 The checkpoint is exported to TorchScript beside the bundled model and evaluated on every
 set with bicubic as the baseline. The first set decides. When the new export's PSNR there
-beats the one in the bundled model's card (or the card has none), the new .pt and .json
-replace the bundled ones. The checkpoint, with its optimiser state, then replaces
-training/checkpoints/fssm-xS.pt so that training can continue from it elsewhere.
-Otherwise nothing is replaced, unless --force is given.
+beats the one in the bundled model's card, or no model is bundled for the scale yet, the
+checkpoint, with its optimiser state, replaces training/checkpoints/fssm-xS.pt so that
+training can continue from it elsewhere, and the new .pt and .json replace the bundled ones.
+Otherwise nothing is replaced, unless --force is given. A bundled model whose card has no
+figure for the first set is not replaced either, because nothing shows that the new one is
+better.
 """
 import argparse
 import json
@@ -60,12 +62,17 @@ def ship(checkpoint: Path, sets: List[Path], models_dir: Path, checkpoints_dir: 
 
         decisive = card["evaluation"]["sets"][0]
         previous = bundled_psnr(models_dir / f"{name}.json", decisive["set"])
-        if previous is not None and decisive["psnr"] <= previous and not force:
+        if not force and previous is None and (models_dir / f"{name}.pt").exists():
+            log.error("%s: the bundled %s has no %s figure in its card to compare with, so nothing was replaced."
+                      " Put a set that its card has first, or use --force.", checkpoint, name, decisive["set"])
+            return False
+        if not force and previous is not None and decisive["psnr"] <= previous:
             log.error("%s: %s PSNR %.3f dB is not above the bundled model's %.3f dB, so nothing was "
                       "replaced. Use --force to ship it anyway.", checkpoint, decisive["set"], decisive["psnr"], previous)
             return False
+        # The checkpoint goes first: a failure there leaves the bundled model and its card unchanged.
+        _replace_checkpoint(checkpoint, checkpoints_dir / f"{name}.pt")
         _install(candidate, card, models_dir / f"{name}.pt")
-        shutil.copyfile(checkpoint, checkpoints_dir / f"{name}.pt")
         log.info("shipped %s as %s (%s PSNR %.3f dB, bundled model before: %s)", checkpoint, name,
                  decisive["set"], decisive["psnr"], "none" if previous is None else f"{previous:.3f} dB")
         return True
@@ -74,10 +81,23 @@ def ship(checkpoint: Path, sets: List[Path], models_dir: Path, checkpoints_dir: 
         candidate.with_suffix(".json").unlink(missing_ok=True)
 
 
+def _replace_checkpoint(checkpoint: Path, target: Path) -> None:
+    """Copy ``checkpoint`` onto ``target`` through a temporary file; nothing to do if they are one file."""
+    if target.exists() and checkpoint.resolve() == target.resolve():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".partial")
+    shutil.copyfile(checkpoint, partial)
+    os.replace(partial, target)
+
+
 def _install(candidate: Path, card: dict, target: Path) -> None:
-    """Move the candidate export onto ``target`` and write its card beside it."""
+    """Move the candidate export onto ``target`` and its card beside it, each in one rename."""
+    card_path = target.with_suffix(".json")
+    partial_card = card_path.with_suffix(".partial")
+    partial_card.write_text(json.dumps(card, indent=2) + "\n")
     os.replace(candidate, target)
-    target.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n")
+    os.replace(partial_card, card_path)
 
 
 def main(argv=None) -> int:

@@ -277,6 +277,21 @@ def option_name(field_name: str) -> str:
     return "--" + option_dest(field_name).replace("_", "-")
 
 
+def positive_int(text: str) -> int:
+    """Parse a command-line count that must be 1 or more."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"invalid value {value}: give 1 or more")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"invalid value {value}: give 0 or more")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     # Run settings default to None so that a resume can tell which ones were given.
     # Their help texts name the TrainConfig defaults that a new run takes.
@@ -284,15 +299,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", type=int, choices=(2, 3, 4), help=f"upscaling factor (default {defaults.scale})")
     parser.add_argument("--scan", choices=("foh", "foh1", "zoh"), help=f"input hold of the state space scan (default {defaults.scan})")
-    parser.add_argument("--iterations", type=int, help=f"total training steps of the run (default {defaults.iterations};"
+    parser.add_argument("--iterations", type=positive_int, help=f"total training steps of the run (default {defaults.iterations};"
                         " with --resume, the checkpoint's, and another value reschedules the rest of the run)")
-    parser.add_argument("--batch", type=int, help=f"patches per step (default {defaults.batch})")
-    parser.add_argument("--patch", type=int, help=f"low-resolution patch size in pixels (default {defaults.patch_lr})")
-    parser.add_argument("--seed", type=int, help=f"seed of the initial weights and of every batch (default {defaults.seed})")
-    parser.add_argument("--validate-every", type=int, help="steps between validations, also done at the end;"
+    parser.add_argument("--batch", type=positive_int, help=f"patches per step (default {defaults.batch})")
+    parser.add_argument("--patch", type=positive_int, help=f"low-resolution patch size in pixels (default {defaults.patch_lr})")
+    parser.add_argument("--seed", type=non_negative_int, help=f"seed of the initial weights and of every batch (default {defaults.seed})")
+    parser.add_argument("--validate-every", type=non_negative_int, help="steps between validations, also done at the end;"
                         f" 0 never validates (default {defaults.validate_every})")
-    parser.add_argument("--checkpoint-every", type=int, help=f"steps between checkpoints (default {defaults.checkpoint_every})")
-    parser.add_argument("--log-every", type=int, help=f"steps between progress lines (default {defaults.log_every})")
+    parser.add_argument("--checkpoint-every", type=positive_int, help=f"steps between checkpoints (default {defaults.checkpoint_every})")
+    parser.add_argument("--log-every", type=positive_int, help=f"steps between progress lines (default {defaults.log_every})")
     parser.add_argument("--train-dir", help=f"folder of training images (default {defaults.train_dir})")
     parser.add_argument("--validation-dir", help=f"folder of validation images (default {defaults.validation_dir})")
     parser.add_argument("--init-from", help="checkpoint whose weights start this run (all but the upsampler"

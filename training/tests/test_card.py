@@ -79,3 +79,23 @@ def test_card_rejects_other_model(tmp_path):
 
     assert card.main([str(card_path), "--evaluation", str(write_results(tmp_path, other))]) == 1
     assert json.loads(card_path.read_text())["evaluation"]["sets"] == []
+
+
+def test_card_states_float_luma(tmp_path):
+    card_path = tmp_path / "fssm-x2.json"
+    card_path.write_text(json.dumps({"scale": 2}))
+    float_luma = [dict(row, round_luma=False) for row in results()]
+
+    assert card.main([str(card_path), "--evaluation", str(write_results(tmp_path, float_luma))]) == 0
+
+    assert json.loads(card_path.read_text())["evaluation"]["protocol"].endswith("luma not rounded")
+
+
+def test_card_rejects_mixed_protocols(tmp_path):
+    set14 = {"set": "Set14", "images": 14, "psnr": 31.0, "ssim": 0.8881}
+    card_path = write_card(tmp_path, {"protocol": card.PROTOCOL, "sets": [set14]})
+    float_luma = [dict(row, round_luma=False) for row in results()]
+
+    assert card.main([str(card_path), "--evaluation", str(write_results(tmp_path, float_luma))]) == 1
+
+    assert json.loads(card_path.read_text())["evaluation"]["sets"] == [set14]

@@ -79,6 +79,29 @@ def test_force_replaces_better_model(checkpoint, folders, noise_set):
     assert (checkpoints / "fssm-x2.pt").exists()
 
 
+def test_ship_keeps_model_without_comparable_figure(checkpoint, folders, noise_set):
+    models, checkpoints = folders
+    validation = noise_set("Tiny")
+    write_bundled_model(models, "Other", psnr=1.0)
+
+    assert not ship(checkpoint, [validation], models, checkpoints)
+
+    assert (models / "fssm-x2.pt").read_bytes() == b"bundled model"
+    assert list(checkpoints.iterdir()) == []
+
+
+def test_ship_from_checkpoints_folder_itself(checkpoint, folders, noise_set):
+    models, checkpoints = folders
+    resumed = checkpoints / "fssm-x2.pt"
+    resumed.write_bytes(checkpoint.read_bytes())
+
+    assert ship(resumed, [noise_set("Tiny")], models, checkpoints)
+
+    assert resumed.read_bytes() == checkpoint.read_bytes()
+    assert sorted(path.name for path in checkpoints.iterdir()) == ["fssm-x2.pt"]
+    assert sorted(path.name for path in models.iterdir()) == ["fssm-x2.json", "fssm-x2.pt"]
+
+
 def test_cli_missing_checkpoint(tmp_path, noise_set):
     status = main([str(tmp_path / "absent.pt"), str(noise_set("Tiny")), "--models-dir", str(tmp_path)])
 

@@ -185,3 +185,13 @@ def test_cli_resume_rejects_new_run_setting(tmp_path, validation_dir, capsys, op
 
     assert f"{option} {value} differs from the checkpoint's" in capsys.readouterr().err
     assert not (tmp_path / "second" / "last.pt").exists()
+
+
+@pytest.mark.parametrize("option, value", [("--checkpoint-every", "0"), ("--log-every", "0"), ("--batch", "0"),
+                                           ("--iterations", "-5"), ("--validate-every", "-1")])
+def test_cli_rejects_invalid_count(tmp_path, capsys, option, value):
+    with pytest.raises(SystemExit):
+        main(["--out", str(tmp_path / "run"), option, value])
+
+    assert f"argument {option}: invalid value {value}" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
