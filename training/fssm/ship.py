@@ -4,11 +4,11 @@
         --not-measured "B100: not run"
 
 The checkpoint is exported to TorchScript beside the bundled model and evaluated on every
-set with bicubic as the baseline. The first set decides. When the new export's PSNR there
-beats the one in the bundled model's card, or no model is bundled for the scale yet, the
-checkpoint, with its optimiser state, replaces training/checkpoints/fssm-xS.pt so that
-training can continue from it elsewhere, and the new .pt and .json replace the bundled ones.
-Otherwise nothing is replaced, unless --force is given. A bundled model whose card has no
+set with bicubic as the baseline. The first set decides: the export is installed when its
+PSNR there beats the one in the bundled model's card, or when no model is bundled for the
+scale yet. Installing replaces training/checkpoints/fssm-xS.pt with the checkpoint and its
+optimiser state, so that training can continue from it elsewhere, and replaces the bundled
+.pt and .json with the new ones. Otherwise nothing is replaced, unless --force is given. A bundled model whose card has no
 figure for the first set is not replaced either, because nothing shows that the new one is
 better.
 """

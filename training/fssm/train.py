@@ -321,19 +321,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def given_settings(args: argparse.Namespace) -> dict:
+def command_line_settings(args: argparse.Namespace) -> dict:
     """Return the TrainConfig fields set on the command line, iterations aside."""
     values = {name: getattr(args, option_dest(name)) for name in RUN_DEFINING + CHANGEABLE_ON_RESUME}
-    given = {name: value for name, value in values.items() if value is not None}
+    settings = {name: value for name, value in values.items() if value is not None}
     # Absolute, so that a resume started from another folder finds the same images.
     for name in ("train_dir", "validation_dir"):
-        if name in given:
-            given[name] = str(Path(given[name]).resolve())
-    return given
+        if name in settings:
+            settings[name] = str(Path(settings[name]).resolve())
+    return settings
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    config = TrainConfig(**given_settings(args))
+    config = TrainConfig(**command_line_settings(args))
     if args.iterations is not None:
         config.iterations = args.iterations
     return config
@@ -349,7 +349,7 @@ def resumed_config(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
     saved["betas"] = tuple(saved["betas"])
     config = TrainConfig(**saved)
 
-    for name, value in given_settings(args).items():
+    for name, value in command_line_settings(args).items():
         saved_value = getattr(config, name)
         if value == saved_value:
             continue
